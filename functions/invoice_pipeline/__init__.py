@@ -1,0 +1,1 @@
+"""Invoice pipeline: pure domain code, AWS/Postgres adapters and thin Lambda handlers."""

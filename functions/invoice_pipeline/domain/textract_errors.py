@@ -1,0 +1,41 @@
+"""Textract API errors mapped to our named errors, so the state machine can retry the transient ones by
+name and fail the rest with a reason a person understands."""
+
+from __future__ import annotations
+
+from invoice_pipeline.errors import (
+    PipelineError,
+    TextractJobFailed,
+    TextractPartialSuccess,
+    TextractRejectedDocument,
+    TextractThrottled,
+    TextractUnavailable,
+)
+
+_BY_CODE: dict[str, type[PipelineError]] = {
+    "ThrottlingException": TextractThrottled,
+    "ProvisionedThroughputExceededException": TextractThrottled,
+    "LimitExceededException": TextractThrottled,
+    "InternalServerError": TextractUnavailable,
+    "ServiceUnavailable": TextractUnavailable,
+    "UnsupportedDocumentException": TextractRejectedDocument,
+    "BadDocumentException": TextractRejectedDocument,
+    "DocumentTooLargeException": TextractRejectedDocument,
+    "InvalidS3ObjectException": TextractRejectedDocument,
+    "InvalidKMSKeyException": TextractRejectedDocument,
+}
+
+
+def error_for_code(code: str, message: str) -> PipelineError | None:
+    """Our error for a Textract error code, or None when the code is not one we classify (re-raise it)."""
+    cls = _BY_CODE.get(code)
+    return cls(f"{code}: {message}") if cls else None
+
+
+def error_for_job_status(status: str, message: str | None) -> PipelineError | None:
+    """Our error for a finished job's status (from the SNS notification or GetExpenseAnalysis)."""
+    if status == "SUCCEEDED":
+        return None
+    if status == "PARTIAL_SUCCESS":
+        return TextractPartialSuccess(message or "Textract analysed only part of the document")
+    return TextractJobFailed(f"Textract job {status}" + (f": {message}" if message else ""))

@@ -1,0 +1,112 @@
+"""Named errors. The class name is the `Error` the state machine sees (Lambda's errorType), so the ASL
+catches and retries them by name, RecordFailure stores the name as the document's error code, and the API
+shows the same code. Renaming a class is an interface change: update statemachine/ and the tests."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose. `retryable` tells the ASL author which ones the
+    state machine retries; the list lives in the ASL, this flag documents and tests it."""
+
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- Bad input: the document itself is the problem. Never retried. -------------------------------------
+class InputError(PipelineError):
+    """The uploaded file cannot be processed as it is."""
+
+
+class EmptyDocument(InputError):
+    """The object has zero bytes."""
+
+
+class DocumentTooLarge(InputError):
+    """Over the size limit (Textract async: 500 MB)."""
+
+
+class TooManyPages(InputError):
+    """Over the page limit (Textract async: 3,000 pages)."""
+
+
+class UnsupportedDocumentType(InputError):
+    """The bytes are not PDF, PNG, JPEG or TIFF (sniffed from magic bytes, not from the extension)."""
+
+
+class EncryptedDocument(InputError):
+    """A password-protected PDF: Textract cannot read it."""
+
+
+class CorruptDocument(InputError):
+    """The bytes claim a supported type but cannot be read (a truncated PDF, a broken image)."""
+
+
+class InvalidEvent(InputError):
+    """The state machine input is not an S3 Object Created event we understand."""
+
+
+# --- Analysis: Textract said no, or never answered. ----------------------------------------------------
+class TextractJobFailed(PipelineError):
+    """Textract finished the job with FAILED or ERROR status."""
+
+
+class TextractPartialSuccess(PipelineError):
+    """Textract finished with PARTIAL_SUCCESS: some pages were not analysed, the result is incomplete."""
+
+
+class TextractThrottled(PipelineError):
+    """Textract throttled us or a limit was hit (ProvisionedThroughputExceeded, Throttling, LimitExceeded)."""
+
+    retryable = True
+
+
+class TextractUnavailable(PipelineError):
+    """Textract had an internal error or was unreachable."""
+
+    retryable = True
+
+
+class TextractRejectedDocument(PipelineError):
+    """Textract refused the document (UnsupportedDocument, BadDocument, DocumentTooLarge, InvalidS3Object)."""
+
+
+# --- Our own processing. ------------------------------------------------------------------------------
+class ParseError(PipelineError):
+    """The analysis result could not be turned into a normalized invoice."""
+
+
+class NoInvoiceFound(ParseError):
+    """The analysis succeeded but holds no expense document at all."""
+
+
+class SchemaViolation(PipelineError):
+    """A payload or a normalized invoice does not match its JSON Schema."""
+
+
+class DatabaseUnavailable(PipelineError):
+    """Postgres could not be reached; retried by the state machine."""
+
+    retryable = True
+
+
+class DocumentNotFound(PipelineError):
+    """A handler was given a document id that is not in the database."""
+
+
+class TaskTimedOut(PipelineError):
+    """Recorded, not raised: a state's TimeoutSeconds elapsed (Step Functions' States.Timeout), e.g. Textract's
+    completion notification never came."""
+
+
+class TaskTokenNotFound(PipelineError):
+    """A Textract notification came with a JobTag we never issued (or one already consumed)."""
+
+
+ALL_ERRORS: tuple[type[PipelineError], ...] = tuple(
+    cls for cls in list(globals().values())
+    if isinstance(cls, type) and issubclass(cls, PipelineError) and cls is not PipelineError
+)
