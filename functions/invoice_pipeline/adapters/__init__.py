@@ -1,0 +1,1 @@
+"""I/O adapters: Postgres, AWS clients. Created once per process and reused."""

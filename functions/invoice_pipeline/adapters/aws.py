@@ -1,0 +1,22 @@
+"""boto3 clients, created once per process and reused across warm invocations."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off on throttling inside the SDK before the state machine's own Retry kicks in.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def reset() -> None:
+    """Drop cached clients: a test's AWS mock only sees clients created while it is active."""
+    client.cache_clear()

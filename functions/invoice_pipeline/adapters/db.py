@@ -1,0 +1,143 @@
+"""Postgres connection (pg8000), transactions and migrations.
+
+One connection per process, opened on first use and reused across warm invocations (a Lambda process runs
+one invocation at a time); a broken connection is dropped and reopened once. Where several handlers share a
+process (local mode, tests), a lock serializes transactions on that one connection. Credentials come from
+DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError, InterfaceError
+
+from invoice_pipeline import config
+from invoice_pipeline.adapters import aws
+from invoice_pipeline.adapters.dburl import connect_kwargs
+from invoice_pipeline.errors import DatabaseUnavailable
+
+Connection = pg8000.native.Connection
+
+_lock = threading.RLock()
+_con: Connection | None = None
+
+
+def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    secret = json.loads(raw)
+    return {
+        "user": secret["username"],
+        "password": secret["password"],
+        "host": secret["host"],
+        "port": int(secret.get("port", 5432)),
+        "database": secret.get("dbname", "postgres"),
+        "ssl_context": True,
+    }
+
+
+def _open() -> Connection:
+    settings = config.settings()
+    if settings.database_url:
+        kwargs = connect_kwargs(settings.database_url)
+    elif settings.database_secret_arn:
+        kwargs = _secret_kwargs(settings.database_secret_arn)
+    else:
+        raise DatabaseUnavailable("neither DATABASE_URL nor DATABASE_SECRET_ARN is set")
+    try:
+        return pg8000.native.Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
+    except (InterfaceError, DatabaseError, OSError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
+
+
+def connection() -> Connection:
+    global _con
+    with _lock:
+        if _con is None:
+            _con = _open()
+        return _con
+
+
+def close() -> None:
+    global _con
+    with _lock:
+        con, _con = _con, None
+    if con is not None:
+        # closing a dead socket may fail; it is gone either way
+        with contextlib.suppress(Exception):
+            con.close()
+
+
+@contextmanager
+def transaction() -> Iterator[Connection]:
+    """BEGIN ... COMMIT on the process connection; ROLLBACK on any error. A connection that died since the
+    last invocation is replaced once before anything is written."""
+    with _lock:
+        con = connection()
+        try:
+            con.run("START TRANSACTION")
+        except (InterfaceError, OSError):
+            close()
+            con = connection()
+            try:
+                con.run("START TRANSACTION")
+            except (InterfaceError, OSError) as exc:
+                close()
+                raise DatabaseUnavailable(f"Postgres connection lost: {exc}") from exc
+        try:
+            yield con
+        except BaseException:
+            try:
+                con.run("ROLLBACK")
+            except (InterfaceError, OSError):
+                close()
+            raise
+        try:
+            con.run("COMMIT")
+        except (InterfaceError, OSError) as exc:
+            close()
+            raise DatabaseUnavailable(f"commit failed, connection lost: {exc}") from exc
+
+
+def rows(con: Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Run a parameterized query and return rows as dicts keyed by column name."""
+    result = con.run(sql, **params)
+    if not con.columns:
+        return []
+    names = [c["name"] for c in con.columns]
+    return [dict(zip(names, row, strict=True)) for row in result or []]
+
+
+# --- migrations ---------------------------------------------------------------------------------------
+_MIGRATION_LOCK = 726_354_1  # pg_advisory_xact_lock key: concurrent migrate calls apply each file once
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("invoice_pipeline.adapters") / "migrations"
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+def migrate() -> list[str]:
+    """Apply pending migrations in order, each in the same transaction as its bookkeeping row."""
+    applied_now: list[str] = []
+    with transaction() as con:
+        con.run("SELECT pg_advisory_xact_lock(:k)", k=_MIGRATION_LOCK)
+        con.run(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r[0] for r in con.run("SELECT name FROM schema_migrations")}
+        for name, sql in migration_files():
+            if name in done:
+                continue
+            con.execute_simple(sql)
+            con.run("INSERT INTO schema_migrations (name) VALUES (:n)", n=name)
+            applied_now.append(name)
+    return applied_now

@@ -1,0 +1,298 @@
+"""Every read and write the pipeline makes to Postgres. All SQL is parameterized; each public function is
+one transaction, and every status change writes its event row in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pg8000.exceptions import DatabaseError
+
+from invoice_pipeline.adapters.db import Connection, rows, transaction
+from invoice_pipeline.errors import DocumentNotFound
+
+TERMINAL = frozenset({"COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"})
+
+_DOC_COLUMNS = (
+    "id, bucket, object_key, object_version, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
+    " error_code, error_message, execution_arn, textract_job_id, result_key, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: uuid.UUID
+    bucket: str
+    object_key: str
+    object_version: str
+    sha256: str | None
+    size_bytes: int | None
+    media_type: str | None
+    page_count: int | None
+    status: str
+    duplicate_of: uuid.UUID | None
+    error_code: str | None
+    error_message: str | None
+    execution_arn: str | None
+    textract_job_id: str | None
+    result_key: str | None
+    created_at: Any
+    updated_at: Any
+
+
+@dataclass(frozen=True)
+class Registration:
+    document: Document
+    outcome: str  # "new" | "duplicate" | "existing"
+
+
+def _doc(row: dict[str, Any]) -> Document:
+    return Document(**{("id" if k == "id" else k): v for k, v in row.items()})
+
+
+def _one(con: Connection, where: str, **params: Any) -> Document | None:
+    found = rows(con, f"SELECT {_DOC_COLUMNS} FROM documents WHERE {where}", **params)
+    return _doc(found[0]) if found else None
+
+
+def _event(con: Connection, doc_id: uuid.UUID, from_status: str | None, to_status: str,
+           detail: dict[str, Any] | None = None, execution_arn: str | None = None) -> None:
+    con.run(
+        "INSERT INTO document_events (document_id, from_status, to_status, detail, execution_arn)"
+        " VALUES (:d, :f, :t, CAST(:detail AS jsonb), :x)",
+        d=doc_id, f=from_status, t=to_status, detail=json.dumps(detail or {}), x=execution_arn,
+    )
+
+
+def get_document(doc_id: uuid.UUID | str) -> Document:
+    with transaction() as con:
+        doc = _one(con, "id = :id", id=uuid.UUID(str(doc_id)))
+    if doc is None:
+        raise DocumentNotFound(f"document {doc_id} does not exist")
+    return doc
+
+
+def find_by_source(bucket: str, key: str, version: str) -> Document | None:
+    with transaction() as con:
+        return _one(con, "bucket = :b AND object_key = :k AND object_version = :v", b=bucket, k=key, v=version)
+
+
+def register(*, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
+             page_count: int, execution_arn: str | None) -> Registration:
+    """Create the document for one S3 object version, or find it again.
+
+    - the same object version again (a redelivered event, a retried Lambda): the existing row, outcome
+      "existing";
+    - new object whose bytes match a live document: a DUPLICATE row linked to it;
+    - otherwise a RECEIVED row.
+    The unique indexes settle races between concurrent executions; the loser re-reads."""
+    for _attempt in range(3):
+        existing = find_by_source(bucket, key, version)
+        if existing is not None:
+            return Registration(existing, "existing")
+        try:
+            with transaction() as con:
+                original = _one(
+                    con, "sha256 = :s AND status NOT IN ('FAILED', 'DUPLICATE')", s=sha256
+                )
+                doc_id = uuid.uuid4()
+                status = "DUPLICATE" if original else "RECEIVED"
+                con.run(
+                    "INSERT INTO documents (id, bucket, object_key, object_version, sha256, size_bytes,"
+                    " media_type, page_count, status, duplicate_of, execution_arn)"
+                    " VALUES (:id, :b, :k, :v, :s, :size, :mt, :pc, :st, :dup, :x)",
+                    id=doc_id, b=bucket, k=key, v=version, s=sha256, size=size, mt=media_type,
+                    pc=page_count, st=status, dup=original.id if original else None, x=execution_arn,
+                )
+                detail: dict[str, Any] = {"key": key, "sha256": sha256}
+                if original:
+                    detail["duplicate_of"] = str(original.id)
+                _event(con, doc_id, None, status, detail, execution_arn)
+                doc = _one(con, "id = :id", id=doc_id)
+            assert doc is not None
+            return Registration(doc, "duplicate" if original else "new")
+        except DatabaseError as exc:
+            if _is_unique_violation(exc):
+                continue  # a concurrent execution registered the same version or content first
+            raise
+    raise RuntimeError("could not register the document after 3 attempts")  # pragma: no cover
+
+
+def _is_unique_violation(exc: DatabaseError) -> bool:
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return info.get("C") == "23505"
+
+
+def transition(doc_id: uuid.UUID | str, to_status: str, *, detail: dict[str, Any] | None = None,
+               execution_arn: str | None = None, **fields: Any) -> Document:
+    """Move a document to a new status, with its event row, optionally setting other columns."""
+    allowed = {"textract_job_id", "result_key", "error_code", "error_message", "execution_arn"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)}")
+    doc_id = uuid.UUID(str(doc_id))
+    with transaction() as con:
+        current = _one(con, "id = :id FOR UPDATE", id=doc_id)
+        if current is None:
+            raise DocumentNotFound(f"document {doc_id} does not exist")
+        sets = ["status = :st", "updated_at = now()"] + [f"{k} = :{k}" for k in fields]
+        if execution_arn:
+            sets.append("execution_arn = :execution_arn")
+        con.run(f"UPDATE documents SET {', '.join(sets)} WHERE id = :id", id=doc_id, st=to_status,
+                **fields, **({"execution_arn": execution_arn} if execution_arn else {}))
+        if current.status != to_status or detail:
+            _event(con, doc_id, current.status, to_status, detail, execution_arn)
+        doc = _one(con, "id = :id", id=doc_id)
+    assert doc is not None
+    return doc
+
+
+def record_failure(*, error_code: str, error_message: str, execution_arn: str | None,
+                   doc_id: str | None = None, source: tuple[str, str, str] | None = None) -> Document:
+    """Mark a document FAILED with its named error. When the failure came before the document existed
+    (e.g. an empty or unsupported upload), the row is created from the S3 source so nothing is lost."""
+    if doc_id is None and source is not None:
+        existing = find_by_source(*source)
+        if existing is None:
+            bucket, key, version = source
+            with transaction() as con:
+                new_id = uuid.uuid4()
+                con.run(
+                    "INSERT INTO documents (id, bucket, object_key, object_version, status, execution_arn)"
+                    " VALUES (:id, :b, :k, :v, 'RECEIVED', :x) ON CONFLICT DO NOTHING",
+                    id=new_id, b=bucket, k=key, v=version, x=execution_arn,
+                )
+                _event(con, new_id, None, "RECEIVED", {"key": key}, execution_arn)
+            existing = find_by_source(*source)
+        assert existing is not None
+        doc_id = str(existing.id)
+    if doc_id is None:
+        raise DocumentNotFound("a failure with neither a document id nor an S3 source cannot be recorded")
+    return transition(doc_id, "FAILED", detail={"error": error_code, "cause": error_message[:2000]},
+                      execution_arn=execution_arn, error_code=error_code, error_message=error_message[:4000])
+
+
+# --- task tokens --------------------------------------------------------------------------------------
+def save_task_token(*, tag: str, doc_id: uuid.UUID | str, task_token: str, execution_arn: str | None) -> None:
+    """Store the token before Textract is called, so a fast notification always finds it. A retried
+    StartAnalysis gets a new token from Step Functions: the newest one wins."""
+    with transaction() as con:
+        con.run(
+            "INSERT INTO task_tokens (id, document_id, task_token, execution_arn) VALUES (:id, :d, :t, :x)"
+            " ON CONFLICT (id) DO UPDATE SET task_token = EXCLUDED.task_token,"
+            " execution_arn = EXCLUDED.execution_arn, job_id = NULL, consumed_at = NULL, outcome = NULL,"
+            " created_at = now()",
+            id=tag, d=uuid.UUID(str(doc_id)), t=task_token, x=execution_arn,
+        )
+
+
+def set_job_id(tag: str, job_id: str) -> None:
+    with transaction() as con:
+        con.run("UPDATE task_tokens SET job_id = :j WHERE id = :id", j=job_id, id=tag)
+
+
+def get_task_token(tag: str) -> dict[str, Any] | None:
+    with transaction() as con:
+        found = rows(con, "SELECT * FROM task_tokens WHERE id = :id", id=tag)
+    return found[0] if found else None
+
+
+def consume_task_token(tag: str, outcome: str) -> bool:
+    """Mark a token used; False when it already was (a duplicate notification)."""
+    with transaction() as con:
+        done = con.run(
+            "UPDATE task_tokens SET consumed_at = now(), outcome = :o WHERE id = :id AND consumed_at IS NULL"
+            " RETURNING id", o=outcome, id=tag,
+        )
+    return bool(done)
+
+
+# --- invoices -----------------------------------------------------------------------------------------
+def _dec(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: str,
+                     issues: list[dict[str, Any]], execution_arn: str | None) -> Document:
+    """Write every invoice of a document and move it to its final status, all in one transaction.
+    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy."""
+    doc_id = uuid.UUID(str(doc_id))
+    with transaction() as con:
+        current = _one(con, "id = :id FOR UPDATE", id=doc_id)
+        if current is None:
+            raise DocumentNotFound(f"document {doc_id} does not exist")
+        con.run("DELETE FROM invoices WHERE document_id = :d", d=doc_id)
+        for seq, inv in enumerate(normalized.get("invoices", [])):
+            inv_id = uuid.uuid4()
+            inv_issues = [i for i in issues if i.get("invoice_index") in (seq, None)]
+            con.run(
+                "INSERT INTO invoices (id, document_id, seq, invoice_number, vendor_name, vendor_address,"
+                " vendor_tax_id, customer_name, customer_address, invoice_date, due_date, po_number, currency,"
+                " subtotal, tax, discount, total, amount_due, validation_status, issues, confidence,"
+                " alternatives, provenance) VALUES (:id, :d, :seq, :num, :vn, :va, :vt, :cn, :ca, :idate,"
+                " :ddate, :po, :cur, :sub, :tax, :disc, :tot, :due, :vs, CAST(:issues AS jsonb),"
+                " CAST(:conf AS jsonb), CAST(:alts AS jsonb), CAST(:prov AS jsonb))",
+                id=inv_id, d=doc_id, seq=seq, num=inv.get("invoice_number"),
+                vn=inv["vendor"].get("name"), va=inv["vendor"].get("address"), vt=inv["vendor"].get("tax_id"),
+                cn=inv["customer"].get("name"), ca=inv["customer"].get("address"),
+                idate=_date(inv.get("invoice_date")), ddate=_date(inv.get("due_date")),
+                po=inv.get("po_number"), cur=inv.get("currency"), sub=_dec(inv.get("subtotal")),
+                tax=_dec(inv.get("tax")), disc=_dec(inv.get("discount")), tot=_dec(inv.get("total")),
+                due=_dec(inv.get("amount_due")),
+                vs="NEEDS_REVIEW" if any(i.get("severity") == "error" for i in inv_issues) else "COMPLETED",
+                issues=json.dumps(inv_issues), conf=json.dumps(inv.get("confidence", {})),
+                alts=json.dumps(inv.get("alternatives", {})), prov=json.dumps(inv.get("provenance", {})),
+            )
+            _insert_line_items(con, inv_id, inv.get("line_items", []))
+        con.run("UPDATE documents SET status = :st, updated_at = now() WHERE id = :id", st=status, id=doc_id)
+        _event(con, doc_id, current.status, status,
+               {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},
+               execution_arn)
+        doc = _one(con, "id = :id", id=doc_id)
+    assert doc is not None
+    return doc
+
+
+def _insert_line_items(con: Connection, invoice_id: uuid.UUID, items: list[dict[str, Any]]) -> None:
+    """All line items of an invoice in one statement: one round trip however long the invoice is."""
+    if not items:
+        return
+    values, params = [], {"inv": invoice_id}
+    for pos, item in enumerate(items):
+        values.append(f"(:inv, {pos}, :d{pos}, :q{pos}, :u{pos}, :a{pos}, :p{pos}, :pg{pos})")
+        params.update({
+            f"d{pos}": item.get("description"), f"q{pos}": _dec(item.get("quantity")),
+            f"u{pos}": _dec(item.get("unit_price")), f"a{pos}": _dec(item.get("amount")),
+            f"p{pos}": item.get("product_code"), f"pg{pos}": item.get("page"),
+        })
+    con.run(
+        "INSERT INTO line_items (invoice_id, position, description, quantity, unit_price, amount, product_code,"
+        " page) VALUES " + ", ".join(values),
+        **params,
+    )
+
+
+def invoices_for(doc_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    """Invoices of a document with their line items, as stored (for the API, CLI and tests)."""
+    doc_id = uuid.UUID(str(doc_id))
+    with transaction() as con:
+        invoices = rows(con, "SELECT * FROM invoices WHERE document_id = :d ORDER BY seq", d=doc_id)
+        for inv in invoices:
+            inv["line_items"] = rows(
+                con, "SELECT * FROM line_items WHERE invoice_id = :i ORDER BY position", i=inv["id"]
+            )
+    return invoices
+
+
+def events_for(doc_id: uuid.UUID | str) -> list[dict[str, Any]]:
+    with transaction() as con:
+        return rows(con, "SELECT * FROM document_events WHERE document_id = :d ORDER BY id",
+                    d=uuid.UUID(str(doc_id)))

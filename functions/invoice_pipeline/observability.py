@@ -1,0 +1,56 @@
+"""Powertools Logger, Tracer and Metrics, configured once for every function.
+
+Service name, namespace and log level come from the POWERTOOLS_* variables Terraform sets. The correlation
+id of every log line is the document id, so one filter in CloudWatch Logs Insights shows a document's whole
+journey across the functions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def document_id_of(event: Any) -> str | None:
+    """The document id wherever the state machine put it in a handler's input."""
+    if not isinstance(event, dict):
+        return None
+    for path in (("document", "document_id"), ("input", "document", "document_id"), ("document_id",)):
+        node: Any = event
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str):
+            return node
+    return None
+
+
+def lambda_entry(fn: Handler) -> Handler:
+    """Wrap a handler with context logging, tracing and metrics flushing. Exceptions propagate unchanged:
+    their class name is the Error that the state machine catches by name."""
+
+    @functools.wraps(fn)
+    def wrapper(event: dict[str, Any], context: Any) -> Any:
+        logger.set_correlation_id(document_id_of(event))
+        try:
+            return fn(event, context)
+        except Exception as exc:
+            metrics.add_metric(name=f"Error.{type(exc).__name__}", unit=MetricUnit.Count, value=1)
+            logger.exception("handler failed", extra={"error": type(exc).__name__})
+            raise
+
+    wrapped = logger.inject_lambda_context(clear_state=True)(wrapper)
+    wrapped = tracer.capture_lambda_handler(wrapped, capture_response=False)
+    return metrics.log_metrics(wrapped)  # type: ignore[no-any-return]
+
+
+def count(name: str, value: float = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
