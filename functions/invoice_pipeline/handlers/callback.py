@@ -1,0 +1,76 @@
+"""Callback (SNS subscriber, not a state): turn Textract's completion notification into SendTaskSuccess or
+SendTaskFailure for the waiting execution.
+
+SNS delivers at least once and may deliver after the wait timed out: an unknown, consumed or expired token
+is logged and counted, never raised, so a stray notification cannot fail anything."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.textract_errors import error_for_job_status
+from invoice_pipeline.observability import count, lambda_entry, logger
+
+# The execution is gone or no longer waits for this token: the notification came too late or twice.
+_CLOSED_TOKEN_CODES = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+
+
+def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for record in event.get("Records", []):
+        try:
+            out.append(json.loads(record["Sns"]["Message"]))
+        except (KeyError, TypeError, json.JSONDecodeError):
+            logger.warning("ignoring an SNS record that is not a Textract notification", extra={"record": record})
+            count("CallbackUnreadable")
+    return out
+
+
+def _handle(note: dict[str, Any]) -> str:
+    tag, job_id, status = note.get("JobTag"), note.get("JobId"), str(note.get("Status", ""))
+    row = repository.get_task_token(tag) if tag else None
+    if row is None:
+        logger.warning("notification for an unknown job tag", extra={"job_tag": tag, "job_id": job_id})
+        count("CallbackUnknownTag")
+        return "unknown"
+    logger.set_correlation_id(str(row["document_id"]))
+    if row["consumed_at"] is not None:
+        logger.info("duplicate notification ignored", extra={"job_id": job_id, "outcome": row["outcome"]})
+        count("CallbackDuplicate")
+        return "duplicate"
+    if row["job_id"] and job_id and row["job_id"] != job_id:
+        logger.warning("notification for an older job of this document ignored",
+                       extra={"job_id": job_id, "current_job_id": row["job_id"]})
+        count("CallbackStaleJob")
+        return "stale"
+
+    sfn = aws.client("stepfunctions")
+    error = error_for_job_status(status, note.get("StatusMessage"))
+    try:
+        if error is None:
+            sfn.send_task_success(taskToken=row["task_token"],
+                                  output=json.dumps({"job_id": job_id, "status": status}))
+            outcome = "succeeded"
+        else:
+            sfn.send_task_failure(taskToken=row["task_token"], error=type(error).__name__,
+                                  cause=f"{error.message} (JobId {job_id})")
+            outcome = "failed"
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in _CLOSED_TOKEN_CODES:
+            raise  # transient: let SNS/Lambda retry the delivery
+        logger.warning("the execution no longer waits for this job", extra={"job_id": job_id, "code": code})
+        count("CallbackLate")
+        outcome = "late"
+    repository.consume_task_token(tag, outcome)  # type: ignore[arg-type]
+    logger.info("Textract completion delivered", extra={"job_id": job_id, "status": status, "outcome": outcome})
+    return outcome
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"outcomes": [_handle(note) for note in _notifications(event)]}

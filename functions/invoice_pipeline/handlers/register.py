@@ -1,0 +1,123 @@
+"""Register: identify the uploaded object, check it, hash it, and create (or find) its document row.
+
+Input: {"event": <EventBridge S3 Object Created event>, "execution_arn": str}
+Output: {"action": "analyze" | "duplicate" | "skip", "document_id", ...} — the state machine routes on action."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from invoice_pipeline import config
+from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.events import S3Source, s3_source
+from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
+from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
+from invoice_pipeline.observability import count, lambda_entry, logger
+
+_CHUNK = 1024 * 1024
+
+
+def _head(src: S3Source) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
+    if src.version_id:
+        kwargs["VersionId"] = src.version_id
+    try:
+        return aws.client("s3").head_object(**kwargs)  # type: ignore[no-any-return]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise InvalidEvent(f"s3://{src.bucket}/{src.key} no longer exists") from exc
+        raise
+
+
+def _download_hashing(src: S3Source, target: Path) -> str:
+    """Stream the object to local storage and hash it on the way: memory stays flat for a 500 MB file."""
+    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
+    if src.version_id:
+        kwargs["VersionId"] = src.version_id
+    body = aws.client("s3").get_object(**kwargs)["Body"]
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for chunk in body.iter_chunks(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) -> dict[str, Any]:
+    return {
+        "action": action,
+        "document_id": str(doc.id),
+        "status": doc.status,
+        "bucket": src.bucket,
+        "key": src.key,
+        "version_id": src.version_id,
+        "sha256": doc.sha256,
+        "media_type": doc.media_type,
+        "page_count": doc.page_count,
+        "size": doc.size_bytes,
+        "duplicate_of": str(doc.duplicate_of) if doc.duplicate_of else None,
+        **extra,
+    }
+
+
+def _already_registered(doc: repository.Document, src: S3Source, execution_arn: str) -> dict[str, Any] | None:
+    """The same object version was registered before. A Lambda retry inside this very execution carries on;
+    a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
+    if doc.execution_arn == execution_arn and doc.status == "RECEIVED":
+        return _output("analyze", doc, src)
+    if doc.execution_arn == execution_arn and doc.status == "DUPLICATE":
+        return _output("duplicate", doc, src)
+    logger.info("object version already registered: skipping", extra={"document_id": str(doc.id),
+                                                                       "status": doc.status})
+    count("RedeliveredEvent")
+    return _output("skip", doc, src, reason=f"already registered by {doc.execution_arn}")
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    src = s3_source(event.get("event"))
+    execution_arn = str(event.get("execution_arn") or "")
+    logger.append_keys(bucket=src.bucket, key=src.key)
+
+    existing = repository.find_by_source(src.bucket, src.key, src.version)
+    if existing is not None:
+        result = _already_registered(existing, src, execution_arn)
+        if result is not None:
+            return result
+
+    size = int(_head(src)["ContentLength"])
+    if size == 0:
+        raise EmptyDocument(f"s3://{src.bucket}/{src.key} is empty (0 bytes)")
+    if size > MAX_BYTES:
+        raise DocumentTooLarge(f"{size} bytes is over the {MAX_BYTES}-byte limit")
+
+    fd, tmp = tempfile.mkstemp(prefix="register-", dir=config.settings().work_dir)
+    os.close(fd)
+    path = Path(tmp)
+    try:
+        sha256 = _download_hashing(src, path)
+        info = inspect_document(path, size=size)
+    finally:
+        path.unlink(missing_ok=True)
+
+    reg = repository.register(
+        bucket=src.bucket, key=src.key, version=src.version, sha256=sha256, size=size,
+        media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn,
+    )
+    logger.set_correlation_id(str(reg.document.id))
+    if reg.outcome == "existing":
+        result = _already_registered(reg.document, src, execution_arn)
+        assert result is not None
+        return result
+    if reg.outcome == "duplicate":
+        count("DuplicateDocument")
+        logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
+        return _output("duplicate", reg.document, src)
+    count("DocumentRegistered")
+    return _output("analyze", reg.document, src, embedded_einvoice=info.embedded_einvoice)

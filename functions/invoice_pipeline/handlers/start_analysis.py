@@ -1,0 +1,67 @@
+"""StartAnalysis (invoked with .waitForTaskToken): keep the task token, then start Textract.
+
+Input: {"document": <Register output>, "task_token": str, "execution_arn": str}
+The state then waits until the Callback function reports Textract's completion with this token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from invoice_pipeline import config
+from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.textract_errors import error_for_code
+from invoice_pipeline.observability import count, lambda_entry, logger
+
+
+def job_tag(document_id: str) -> str:
+    """The short id sent as JobTag (max 64 chars, [a-zA-Z0-9_.:-]); the task token itself is too long."""
+    return "doc-" + document_id.replace("-", "")
+
+
+def client_request_token(sha256: str, document_id: str) -> str:
+    """Textract's idempotency token: a retried StartAnalysis for this document gets the same job back
+    instead of a second, charged one. Content hash + document, so a new document always gets a new job."""
+    return f"{sha256[:40]}-{document_id.replace('-', '')[:20]}"
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    doc = event["document"]
+    document_id: str = doc["document_id"]
+    execution_arn = event.get("execution_arn")
+    tag = job_tag(document_id)
+    settings = config.settings()
+
+    repository.save_task_token(tag=tag, doc_id=document_id, task_token=event["task_token"],
+                               execution_arn=execution_arn)
+
+    s3_object: dict[str, Any] = {"Bucket": doc["bucket"], "Name": doc["key"]}
+    if doc.get("version_id"):
+        s3_object["Version"] = doc["version_id"]
+    request: dict[str, Any] = {
+        "DocumentLocation": {"S3Object": s3_object},
+        "ClientRequestToken": client_request_token(doc["sha256"], document_id),
+        "JobTag": tag,
+        "NotificationChannel": {"SNSTopicArn": settings.textract_sns_topic_arn,
+                                "RoleArn": settings.textract_role_arn},
+    }
+    if settings.textract_output_configured:
+        request["OutputConfig"] = {"S3Bucket": settings.textract_output_bucket,
+                                   "S3Prefix": settings.textract_output_prefix}
+    try:
+        job_id = aws.client("textract").start_expense_analysis(**request)["JobId"]
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        named = error_for_code(str(err.get("Code", "")), str(err.get("Message", "")))
+        if named is None:
+            raise
+        count(f"Textract.{type(named).__name__}")
+        raise named from exc
+
+    repository.set_job_id(tag, job_id)
+    repository.transition(document_id, "ANALYZING", textract_job_id=job_id, execution_arn=execution_arn,
+                          detail={"textract_job_id": job_id})
+    logger.info("Textract job started", extra={"job_id": job_id, "job_tag": tag})
+    return {"job_id": job_id, "job_tag": tag}

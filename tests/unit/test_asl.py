@@ -1,0 +1,141 @@
+"""The state machine definition: rendered as Terraform renders it, and checked against the rules of the
+Amazon States Language independently of moto (which accepts some definitions AWS rejects)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from invoice_local import asl
+from invoice_pipeline import errors
+
+VALUES = {
+    "register_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-register",
+    "start_analysis_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-start-analysis",
+    "parse_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-parse",
+    "validate_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-validate",
+    "persist_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-persist",
+    "record_failure_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-record-failure",
+    "analysis_timeout_seconds": 3600,
+    "textract_retry_interval_seconds": 5,
+    "textract_retry_max_attempts": 6,
+}
+
+STATE_FIELDS = {
+    "Task": {"Type", "Comment", "Resource", "Parameters", "ResultSelector", "ResultPath", "InputPath",
+             "OutputPath", "Retry", "Catch", "Next", "End", "TimeoutSeconds", "TimeoutSecondsPath",
+             "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials"},
+    "Choice": {"Type", "Comment", "Choices", "Default", "InputPath", "OutputPath"},
+    "Succeed": {"Type", "Comment", "InputPath", "OutputPath"},
+    "Fail": {"Type", "Comment", "Error", "ErrorPath", "Cause", "CausePath"},
+    "Pass": {"Type", "Comment", "Result", "ResultPath", "Parameters", "InputPath", "OutputPath", "Next", "End"},
+}
+RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
+                "JitterStrategy"}
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return json.loads(asl.render(VALUES))
+
+
+def test_template_has_only_placeholders_no_account_region_or_arn() -> None:
+    text = asl.TEMPLATE.read_text()
+    without_service_integrations = text.replace("arn:aws:states:::lambda:invoke.waitForTaskToken", "")
+    assert "arn:" not in without_service_integrations
+    assert not re.search(r"\b\d{12}\b", text), "an account id literal"
+    assert not re.search(r"\b(us|eu|ap|sa|ca|me|af|il)-[a-z]+-\d\b", text), "a region literal"
+
+
+def test_every_placeholder_gets_a_value_and_every_value_is_used() -> None:
+    assert asl.placeholders() == set(VALUES)
+    with pytest.raises(ValueError, match="without value"):
+        asl.render({k: v for k, v in VALUES.items() if k != "parse_function_arn"})
+    with pytest.raises(ValueError, match="never used"):
+        asl.render({**VALUES, "extra": 1})
+
+
+def test_states_are_valid_asl(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert definition["StartAt"] in states
+    for name, state in states.items():
+        kind = state["Type"]
+        assert kind in STATE_FIELDS, name
+        assert set(state) <= STATE_FIELDS[kind], (name, set(state) - STATE_FIELDS[kind])
+        if kind in ("Task", "Pass"):
+            assert ("Next" in state) != bool(state.get("End")), f"{name}: exactly one of Next/End"
+        if kind == "Fail":
+            assert not ({"Error", "ErrorPath"} <= set(state)) and not ({"Cause", "CausePath"} <= set(state))
+        for retry in state.get("Retry", []):
+            assert set(retry) <= RETRY_FIELDS
+            assert retry["MaxAttempts"] >= 0 and retry["IntervalSeconds"] >= 1 and retry["BackoffRate"] >= 1
+            assert retry.get("JitterStrategy", "NONE") in ("FULL", "NONE")
+        for key, value in state.get("Parameters", {}).items():
+            _check_parameters(key, value)
+
+
+def _check_parameters(key: str, value: Any) -> None:
+    if key.endswith(".$"):
+        assert isinstance(value, str) and value.startswith("$"), key
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_parameters(k, v)
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    out = [state[k] for k in ("Next", "Default") if k in state]
+    out += [c["Next"] for c in state.get("Choices", [])] + [c["Next"] for c in state.get("Catch", [])]
+    return out
+
+
+def test_every_state_is_reachable_and_every_target_exists(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    seen, todo = set(), [definition["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for target in _targets(states[name]):
+            assert target in states, f"{name} -> {target}"
+            todo.append(target)
+    assert seen == set(states)
+
+
+def test_every_task_catches_everything_into_record_failure_then_fail(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    for name, state in states.items():
+        if state["Type"] != "Task":
+            continue
+        catch_all = [c for c in state["Catch"] if "States.ALL" in c["ErrorEquals"]]
+        assert catch_all, name
+        assert catch_all[-1] is state["Catch"][-1], f"{name}: States.ALL must be the last catcher"
+        expected = "FailureNotRecorded" if name == "RecordFailure" else "RecordFailure"
+        assert catch_all[0]["Next"] == expected
+    assert states["RecordFailure"]["Next"] == "Failed"
+    assert states["Failed"] == {**states["Failed"], "Type": "Fail", "ErrorPath": "$.failure.Error",
+                                "CausePath": "$.failure.Cause"}
+
+
+def test_callback_wait_has_a_timeout_and_textract_errors_are_retried(definition: dict[str, Any]) -> None:
+    start = definition["States"]["StartAnalysis"]
+    assert start["Resource"].endswith("lambda:invoke.waitForTaskToken")
+    assert start["TimeoutSeconds"] == VALUES["analysis_timeout_seconds"]
+    assert start["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    retried = {e for r in start["Retry"] for e in r["ErrorEquals"]}
+    assert {"TextractThrottled", "TextractUnavailable"} <= retried
+    throttle = next(r for r in start["Retry"] if "TextractThrottled" in r["ErrorEquals"])
+    assert throttle["BackoffRate"] > 1 and throttle["JitterStrategy"] == "FULL"
+
+
+def test_retried_error_names_are_our_retryable_errors(definition: dict[str, Any]) -> None:
+    """The ASL retries errors by class name: each name must exist and be marked retryable, and every
+    retryable error must be retried somewhere."""
+    ours = {cls.__name__: cls for cls in errors.ALL_ERRORS}
+    retried = {e for s in definition["States"].values() for r in s.get("Retry", []) for e in r["ErrorEquals"]
+               if not e.startswith(("Lambda.", "States."))}
+    for name in retried:
+        assert name in ours and ours[name].retryable, name
+    assert {n for n, c in ours.items() if c.retryable} <= retried
