@@ -1,0 +1,92 @@
+"""Canary: our patches into moto sit on named seams of one exact moto version. If an upgrade moves a seam,
+these tests fail loudly here instead of the pipeline tests failing mysteriously."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import zipfile
+from importlib.metadata import version
+
+import boto3
+import pytest
+from invoice_local import emulation
+from invoice_local.emulation import lambda_runner
+from invoice_local.sandbox import REGION
+from moto import mock_aws
+
+
+def test_moto_is_the_pinned_version() -> None:
+    assert version("moto") == emulation.MOTO_VERSION
+
+
+def test_seams_exist_with_the_expected_signatures() -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.events.models import Rule
+    from moto.stepfunctions.responses import StepFunctionResponse
+    from moto.textract.responses import TextractResponse
+
+    emulation.install()
+    assert list(inspect.signature(lambda_runner._original).parameters) == ["self", "event"]
+    assert LambdaFunction._invoke_lambda is lambda_runner.invoke_in_process
+    assert Rule.send_to_targets.__module__ == "invoice_local.emulation.eventbridge"
+    assert StepFunctionResponse.send_task_failure.__module__ == "invoice_local.emulation.stepfunctions"
+    for api in ("start_expense_analysis", "get_expense_analysis", "analyze_expense"):
+        assert getattr(TextractResponse, api).__module__ == "invoice_local.emulation.textract"
+
+
+def echo(event: dict, context: object) -> dict:  # the handler the canary function runs
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"echo": event, "function": context.function_name}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def canary_function(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    emulation.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="canary", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("x.txt", "x")
+        lam = boto3.client("lambda", region_name=REGION)
+        arn = lam.create_function(FunctionName="canary", Runtime="python3.12", Role=role,
+                                  Handler=f"{__name__}.echo", Code={"ZipFile": buf.getvalue()})["FunctionArn"]
+        yield arn
+
+
+def test_boto3_invoke_runs_in_process(canary_function: str) -> None:
+    lam = boto3.client("lambda", region_name=REGION)
+    out = lam.invoke(FunctionName=canary_function, Payload=json.dumps({"x": 1}))
+    assert json.loads(out["Payload"].read()) == {"echo": {"x": 1}, "function": "canary"}
+    failed = lam.invoke(FunctionName=canary_function, Payload=json.dumps({"fail": True}))
+    assert failed["FunctionError"] == "Handled"
+    payload = json.loads(failed["Payload"].read())
+    assert payload["errorType"] == "ValueError" and payload["errorMessage"] == "asked to fail"
+
+
+def test_state_machine_calls_the_function_and_catches_by_error_name(canary_function: str) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": canary_function, "Catch": [
+            {"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "Caught"}], "End": True},
+        "Caught": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}}}
+    arn = sfn.create_state_machine(name="canary", definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+    ok = sfn.start_execution(stateMachineArn=arn, name="ok", input=json.dumps({"x": 2}))["executionArn"]
+    bad = sfn.start_execution(stateMachineArn=arn, name="bad", input=json.dumps({"fail": True}))["executionArn"]
+    import time
+
+    for _ in range(100):
+        states = [sfn.describe_execution(executionArn=a) for a in (ok, bad)]
+        if all(s["status"] != "RUNNING" for s in states):
+            break
+        time.sleep(0.1)
+    assert states[0]["status"] == "SUCCEEDED"
+    assert json.loads(states[0]["output"])["echo"] == {"x": 2}
+    assert states[1]["status"] == "FAILED" and states[1]["error"] == "ValueError"
