@@ -1,0 +1,124 @@
+"""The `invoices` command. Each subcommand is a small function registered in `build_parser`, so later ones
+(up, trace, ...) slot in beside `normalize` without touching the others.
+
+Errors the user can fix (a missing file, a file that is not an expense response) print one line on stderr and
+exit with status 2; a traceback would only bury the file name."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from invoice_pipeline.domain.textract import ENGINES, check_expense_response, normalize_expense
+from invoice_pipeline.errors import PipelineError
+
+PROG = "invoices"
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem with the user's input, reported as one line."""
+
+
+def _load_response(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not JSON (not UTF-8 text)") from None
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        response = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    try:
+        check_expense_response(response, where=str(path))
+    except PipelineError as exc:
+        raise CliError(exc.message) from None
+    return response
+
+
+def _normalize(responses: list[dict[str, Any]], engine: str, files: Sequence[Path]) -> dict[str, Any]:
+    try:
+        return normalize_expense(responses, engine=engine)
+    except PipelineError as exc:
+        raise CliError(f"{', '.join(map(str, files))}: {exc.message}") from None
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    files: list[Path] = args.responses
+    responses = [_load_response(path) for path in files]
+    if args.separate:
+        result: Any = [_normalize([r], args.engine, [p]) for r, p in zip(responses, files, strict=True)]
+    else:
+        result = _normalize(responses, args.engine, files)
+    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Invoice pipeline tools.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    normalize = commands.add_parser(
+        "normalize",
+        help="turn Textract expense responses into the normalized invoice JSON",
+        description="Print the normalized document (schemas/invoice.schema.json) for Textract AnalyzeExpense "
+        "or GetExpenseAnalysis responses. Several files are the NextToken pages of one job, in the order "
+        "given.",
+    )
+    normalize.add_argument("responses", nargs="+", type=Path, metavar="RESPONSE.json")
+    normalize.add_argument(
+        "--separate", action="store_true", help="treat each file as its own job and print a JSON list"
+    )
+    normalize.add_argument(
+        "--engine", choices=[e for e in ENGINES if e != "e-invoice"], default="textract",
+        help="the engine recorded in the output (default: textract)",
+    )
+    normalize.set_defaults(handler=cmd_normalize)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the pipeline on the sample documents in the AWS emulation and print the results",
+        description="Start Postgres and the in-process AWS emulation, deploy the pipeline (the real state "
+        "machine and handlers), process the samples of ../shared/data/textract with their recorded Textract "
+        "responses plus one broken file, print a results table, and stop everything.",
+    )
+    demo.add_argument("--data", type=Path, default=None, help="folder of the samples (default: ../shared/data/textract)")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from invoice_local import demo
+
+    return demo.run(args.data) if args.data else demo.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `invoices normalize ... | head` closed the pipe: not an error worth a traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
