@@ -47,9 +47,9 @@ def lambda_entry(fn: Handler) -> Handler:
             logger.exception("handler failed", extra={"error": type(exc).__name__})
             raise
 
-    wrapped = logger.inject_lambda_context(clear_state=True)(wrapper)
-    wrapped = tracer.capture_lambda_handler(wrapped, capture_response=False)
-    return metrics.log_metrics(wrapped)  # type: ignore[no-any-return]
+    with_logging: Handler = logger.inject_lambda_context(clear_state=True)(wrapper)
+    with_tracing: Handler = tracer.capture_lambda_handler(with_logging, capture_response=False)
+    return metrics.log_metrics(with_tracing)  # type: ignore[no-any-return]
 
 
 def count(name: str, value: float = 1) -> None:

@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 
 from invoice_pipeline.errors import SchemaViolation
 
-__all__ = ["SCHEMA_DIRS", "load_schema", "validate_against"]
+__all__ = ["SCHEMA_DIRS", "load_schema", "validate_against", "validate_definition"]
 
 _PACKAGE = Path(__file__).resolve().parent
 SCHEMA_DIRS: tuple[Path, ...] = (_PACKAGE / "_schemas", _PACKAGE.parents[1] / "schemas")
@@ -78,8 +78,13 @@ def _registry() -> Registry:
 
 
 @cache
-def _validator(file_name: str) -> Draft202012Validator:
+def _validator(file_name: str, definition: str | None = None) -> Draft202012Validator:
     schema = _load(file_name)
+    if definition is not None:
+        if definition not in schema.get("$defs", {}):
+            raise KeyError(f"{file_name} has no $defs/{definition}")
+        Draft202012Validator.check_schema(schema)
+        schema = {"$ref": f"{schema['$id']}#/$defs/{definition}"}
     # A broken schema would otherwise surface as a confusing validation error on good data.
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(
@@ -92,11 +97,20 @@ def validate_against(name: str, instance: Any) -> None:
 
     `best_match` rather than the literal first error: iteration order follows the schema's keywords, while
     best_match prefers the deepest, most specific failure, which is the one that says what to fix."""
-    file_name = _file_name(name)
-    error = best_match(_validator(file_name).iter_errors(instance))
+    _raise_first(_file_name(name), None, instance)
+
+
+def validate_definition(name: str, definition: str, instance: Any) -> None:
+    """Validate against one entry of a schema's $defs, e.g. ("states", "parse_input", event)."""
+    _raise_first(_file_name(name), definition, instance)
+
+
+def _raise_first(file_name: str, definition: str | None, instance: Any) -> None:
+    error = best_match(_validator(file_name, definition).iter_errors(instance))
     if error is None:
         return
     message = error.message
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
-    raise SchemaViolation(f"{file_name}: {error.json_path}: {message}")
+    where = f"{file_name}#/$defs/{definition}" if definition else file_name
+    raise SchemaViolation(f"{where}: {error.json_path}: {message}")

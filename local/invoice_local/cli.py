@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         "machine and handlers), process the samples of ../shared/data/textract with their recorded Textract "
         "responses plus one broken file, print a results table, and stop everything.",
     )
-    demo.add_argument("--data", type=Path, default=None, help="folder of the samples (default: ../shared/data/textract)")
+    demo.add_argument("--data", type=Path, default=None,
+                      help="folder of the samples (default: ../shared/data/textract)")
     demo.set_defaults(handler=cmd_demo)
     return parser
 

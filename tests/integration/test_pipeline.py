@@ -235,3 +235,25 @@ def test_state_outputs_stay_small(stack: Stack, standin: standin_mod._State) -> 
     (execution,) = stack.wait_for_executions(1)
     sizes = [len(json.dumps(e, default=str)) for e in stack.history(execution["executionArn"])]
     assert max(sizes) < 16_000, max(sizes)
+
+
+def test_every_state_payload_matches_its_schema(stack: Stack, standin: standin_mod._State) -> None:
+    """schemas/states.schema.json describes what each function receives and returns: check it against the
+    payloads of real executions, a successful one with pagination and a failed one."""
+    from invoice_local.emulation import lambda_runner
+    from invoice_pipeline.schemas import validate_definition
+
+    content = png("gessies")
+    standin.engine.add(content, recorded("gessies_receipt.get_expense_analysis.page1.json",  # type: ignore[attr-defined]
+                                         "gessies_receipt.get_expense_analysis.page2.json"))
+    stack.upload("incoming/paged.png", content)
+    stack.upload("incoming/empty.png", b"")
+    stack.wait_for_executions(2)
+    seen = set()
+    for call in list(lambda_runner.invocations):
+        fn = call["function"].removeprefix("invoices-test-").replace("-", "_")
+        validate_definition("states", f"{fn}_input", call["event"])
+        if call["ok"]:
+            validate_definition("states", f"{fn}_output", call["result"])
+        seen.add(fn)
+    assert seen == {"register", "start_analysis", "callback", "parse", "validate", "persist", "record_failure"}

@@ -15,15 +15,13 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
+from pg8000.native import Connection
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
-
-Connection = pg8000.native.Connection
 
 _lock = threading.RLock()
 _con: Connection | None = None
@@ -51,7 +49,7 @@ def _open() -> Connection:
     else:
         raise DatabaseUnavailable("neither DATABASE_URL nor DATABASE_SECRET_ARN is set")
     try:
-        return pg8000.native.Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
+        return Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
     except (InterfaceError, DatabaseError, OSError) as exc:
         raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
 
@@ -120,7 +118,7 @@ _MIGRATION_LOCK = 726_354_1  # pg_advisory_xact_lock key: concurrent migrate cal
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("invoice_pipeline.adapters") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 

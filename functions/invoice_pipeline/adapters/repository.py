@@ -265,7 +265,8 @@ def _insert_line_items(con: Connection, invoice_id: uuid.UUID, items: list[dict[
     """All line items of an invoice in one statement: one round trip however long the invoice is."""
     if not items:
         return
-    values, params = [], {"inv": invoice_id}
+    values: list[str] = []
+    params: dict[str, Any] = {"inv": invoice_id}
     for pos, item in enumerate(items):
         values.append(f"(:inv, {pos}, :d{pos}, :q{pos}, :u{pos}, :a{pos}, :p{pos}, :pg{pos})")
         params.update({

@@ -53,7 +53,7 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
 
 
 def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    if not self.event_pattern.matches_event(original_event):
+    if not self.event_pattern.matches_event(original_event):  # type: ignore[arg-type]
         return
     event = _realistic(original_event)
     ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("states", "lambda")]
@@ -75,4 +75,4 @@ def install() -> None:
     if getattr(Rule.send_to_targets, "__name__", "") == send_to_targets.__name__ and _original is not None:
         return
     _original = Rule.send_to_targets
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]

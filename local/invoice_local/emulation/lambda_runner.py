@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,8 @@ from moto.awslambda.models import LambdaFunction
 _env_lock = threading.RLock()
 _env_hooks: list[Callable[[], None]] = []
 _original: Any = None
-invocations: list[dict[str, Any]] = []  # every call, for tests: function name, ok/error, error type
+# The latest calls (function, event, result or error type), for tests and debugging; bounded for long runs.
+invocations: deque[dict[str, Any]] = deque(maxlen=2000)
 
 
 def on_environment_change(hook: Callable[[], None]) -> None:
@@ -76,10 +78,10 @@ def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, boo
     if isinstance(event, (str, bytes)):
         event = json.loads(event)
     _apply_environment(dict(self.environment_vars or {}))
-    record: dict[str, Any] = {"function": self.function_name, "handler": self.handler}
+    record: dict[str, Any] = {"function": self.function_name, "handler": self.handler, "event": event}
     try:
-        result = resolve_handler(self.handler)(event, LambdaContext(self))
-        record["ok"] = True
+        result = resolve_handler(str(self.handler))(event, LambdaContext(self))
+        record.update(ok=True, result=result)
         invocations.append(record)
         return json.dumps(result, default=str), False, ""
     except Exception as exc:  # noqa: BLE001 - every error becomes a Lambda function error, as in AWS

@@ -16,7 +16,7 @@ def send_task_failure(self: StepFunctionResponse) -> Any:
     backend = self.stepfunction_backend
     token, error, cause = self._get_param("taskToken"), self._get_param("error"), self._get_param("cause")
     try:
-        backend.send_task_failure(token, error=error, cause=cause)
+        backend.send_task_failure(token, error=error, cause=cause)  # type: ignore[call-arg]
     except TypeError:  # the backend without the interpreter (execution off) takes no cause
         backend.send_task_failure(token, error=error)
     return EmptyResult()
