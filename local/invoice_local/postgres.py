@@ -60,6 +60,7 @@ __all__ = [
     "PostgresHandle",
     "PostgresUnavailable",
     "create_database",
+    "ensure_database",
     "find_binaries",
     "start_postgres",
 ]
@@ -225,6 +226,24 @@ def start_postgres(data_dir: Path | None = None, *, prefer: str | None = None) -
         )
         return handle
     raise PostgresUnavailable(tried)
+
+
+def ensure_database(handle: PostgresHandle, name: str) -> str:
+    """Create database `name` if it does not exist (local mode keeps its data across runs); return its URL."""
+    if not _DBNAME.fullmatch(name):
+        raise ValueError(f"database name must match {_DBNAME.pattern}: {name!r}")
+    import pg8000.native
+    from invoice_pipeline.adapters.dburl import connect_kwargs
+
+    kwargs = connect_kwargs(handle.url)
+    if kwargs["database"] != name:
+        con = pg8000.native.Connection(**kwargs)
+        try:
+            if not con.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
+                con.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
+        finally:
+            con.close()
+    return _url_with_database(handle.url, name)
 
 
 def create_database(handle: PostgresHandle, name: str) -> str:
