@@ -1,0 +1,10 @@
+"""Deterministic, realistic sample invoices for local runs, tests and demos.
+
+`generate(out_dir, seed=7)` writes digital PDFs in six locales (en-US, de-DE, fr-FR, nl-NL, es-ES, en-GB), a
+two-page German invoice, a scanned-looking Swiss JPEG, one truncated PDF, and labels.jsonl with the ground truth
+of every valid invoice. All vendors, customers, addresses and numbers are fictional. Command line:
+`python -m invoice_local.samples OUT_DIR [--seed N]`."""
+
+from invoice_local.samples.generate import BROKEN, LABELS, generate
+
+__all__ = ["BROKEN", "LABELS", "generate"]
