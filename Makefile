@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+LABELS ?= ../shared/data/invoices/labels.jsonl
+REPORT ?= build/eval-report.json
 
-.PHONY: help venv test unit integration lint run clean
+.PHONY: help venv test unit integration lint run eval clean
 
 help:
 	@echo "make run          run the pipeline locally on sample documents and print the results"
@@ -13,6 +15,12 @@ help:
 	@echo "make unit         unit tests only (fast)"
 	@echo "make integration  integration tests only (Postgres + AWS emulation)"
 	@echo "make lint         ruff and mypy"
+	@echo "make build        the Lambda code package and dependency layer (build/lambda/*.zip)"
+	@echo "make tf-init      terraform init from the local provider mirror (no registry access)"
+	@echo "make plan         build, then plan a deployment to the AWS account of terraform/terraform.tfvars"
+	@echo "make deploy       build, then apply that deployment (asks for confirmation; AUTO_APPROVE=1 does not)"
+	@echo "make destroy      destroy that deployment (asks for confirmation)"
+	@echo "make eval         local engine accuracy per field (LABELS=path/labels.jsonl REPORT=path.json)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +46,59 @@ lint: $(STAMP)
 run: $(STAMP)
 	$(BIN)/invoices demo
 
+eval: $(STAMP)
+	$(BIN)/invoices eval --labels $(LABELS) --report $(REPORT)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# --- the AWS deployment (terraform/, see README "Deploying to AWS") -----------------------------------------
+TERRAFORM ?= terraform
+# Where this machine keeps the AWS provider for offline use; other machines point it elsewhere or go online.
+TF_PLUGIN_MIRROR ?= /opt/tf-plugins
+TF_BUILD := build/terraform
+TF_OFFLINE_RC := $(TF_BUILD)/offline.tfrc
+# plan/deploy/destroy install the provider from the mirror when this machine has one, from the registry
+# otherwise; the committed lock file pins the version either way. terraform.tfvars is read automatically.
+TF_RC_ENV = $(if $(wildcard $(TF_PLUGIN_MIRROR)),TF_CLI_CONFIG_FILE=$(abspath $(TF_OFFLINE_RC)))
+TF_ARGS ?=
+AUTO_APPROVE ?=
+CHECKOV_VERSION := 3.3.30
+# checkov lives in its own virtual environment: its bc-python-hcl2 installs a module named hcl2 that clashes
+# with the project's dependencies.
+CHECKOV_VENV := build/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+build: $(STAMP)
+	$(BIN)/python functions/build_package.py
+
+# The committed offline.tfrc names /opt/tf-plugins; this copy names TF_PLUGIN_MIRROR.
+$(TF_OFFLINE_RC): terraform/offline.tfrc
+	mkdir -p $(TF_BUILD)
+	sed 's#"/opt/tf-plugins"#"$(TF_PLUGIN_MIRROR)"#' terraform/offline.tfrc > $@
+
+.PHONY: $(TF_OFFLINE_RC)
+
+tf-init: $(TF_OFFLINE_RC)
+	TF_CLI_CONFIG_FILE=$(abspath $(TF_OFFLINE_RC)) $(TERRAFORM) -chdir=terraform init -input=false
+
+plan: build $(TF_OFFLINE_RC)
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform init -input=false
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform plan -input=false $(TF_ARGS)
+
+deploy: build $(TF_OFFLINE_RC)
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform init -input=false
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform apply $(if $(AUTO_APPROVE),-auto-approve) $(TF_ARGS)
+
+# Needs the zips too: destroy evaluates the same configuration (source_code_hash).
+destroy: build $(TF_OFFLINE_RC)
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform init -input=false
+	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform destroy $(TF_ARGS)
+
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)

@@ -1,0 +1,115 @@
+# Events: S3 "Object Created" under incoming/ -> EventBridge rule -> the state machine. EventBridge retries a
+# failed StartExecution (throttling, a service error) and then parks the event in a dead-letter queue, so an
+# upload is never silently lost: the DLQ depth alarm (observability.tf) says when that happens.
+
+resource "aws_cloudwatch_event_rule" "object_created" {
+  name        = "${local.name}-object-created"
+  description = "Uploads under ${local.ingest_prefix} in the ingest bucket start the invoice pipeline"
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created"]
+    detail = {
+      bucket = { name = [aws_s3_bucket.ingest.bucket] }
+      object = { key = [{ prefix = local.ingest_prefix }] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "pipeline" {
+  rule      = aws_cloudwatch_event_rule.object_created.name
+  target_id = "pipeline"
+  arn       = aws_sfn_state_machine.pipeline.arn
+  role_arn  = aws_iam_role.events.arn
+
+  retry_policy {
+    maximum_retry_attempts       = var.event_retry_attempts
+    maximum_event_age_in_seconds = var.event_max_age_seconds
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.events_dlq.arn
+  }
+}
+
+resource "aws_sqs_queue" "events_dlq" {
+  name                      = "${local.name}-events-dlq"
+  kms_master_key_id         = aws_kms_key.main.arn
+  message_retention_seconds = 1209600 # 14 days, the maximum: time to notice, fix and redrive
+}
+
+resource "aws_sqs_queue_policy" "events_dlq" {
+  queue_url = aws_sqs_queue.events_dlq.id
+  policy    = data.aws_iam_policy_document.events_dlq.json
+}
+
+data "aws_iam_policy_document" "events_dlq" {
+  statement {
+    sid       = "EventBridgeRuleDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.events_dlq.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.object_created.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyPlainHttp"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.events_dlq.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# The role EventBridge assumes to start executions of this one state machine, for this one rule.
+resource "aws_iam_role" "events" {
+  name               = "${local.name}-events"
+  assume_role_policy = data.aws_iam_policy_document.events_trust.json
+}
+
+data "aws_iam_policy_document" "events_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.name}-object-created"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "events" {
+  name   = "start-pipeline"
+  role   = aws_iam_role.events.id
+  policy = data.aws_iam_policy_document.events.json
+}
+
+data "aws_iam_policy_document" "events" {
+  statement {
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.pipeline.arn]
+  }
+}

@@ -1,0 +1,402 @@
+# Lambdas: one code package and one dependency layer (both built by `make build`), one function per handler
+# module, each with its own log group and its own least-privilege role.
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name}-dependencies"
+  description              = "Runtime dependencies of invoice_pipeline (boto3 comes with the runtime), manylinux2014_aarch64"
+  filename                 = local.lambda_layer_zip
+  source_code_hash         = filebase64sha256(local.lambda_layer_zip)
+  compatible_runtimes      = ["python3.12"]
+  compatible_architectures = ["arm64"]
+}
+
+resource "aws_cloudwatch_log_group" "fn" {
+  for_each = local.functions
+  # The name Lambda logs to by default; created here first so it has a retention and the key, rather than
+  # being created by Lambda on first use with neither.
+  name              = "/aws/lambda/${local.function_names[each.key]}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
+resource "aws_lambda_function" "fn" {
+  #checkov:skip=CKV_AWS_116:Only callback is invoked asynchronously (by SNS); its failures go to an on-failure destination (aws_lambda_function_event_invoke_config.callback), which supersedes a DLQ. The others are invoked synchronously, where a DLQ never applies.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step in the release process; the package is built reproducibly from the reviewed repository instead.
+  for_each = local.functions
+
+  function_name = local.function_names[each.key]
+  description   = each.value.description
+  role          = aws_iam_role.fn[each.key].arn
+  handler       = "invoice_pipeline.handlers.${each.key}.handler"
+  runtime       = "python3.12"
+  architectures = ["arm64"]
+  memory_size   = lookup(var.lambda_memory_mb, each.key, each.value.memory)
+  timeout       = each.value.timeout
+
+  filename         = local.lambda_code_zip
+  source_code_hash = filebase64sha256(local.lambda_code_zip)
+  layers           = [aws_lambda_layer_version.dependencies.arn]
+
+  # -1: unreserved. Reserved where a downstream quota would otherwise be overrun (StartExpenseAnalysis TPS).
+  # Not parse: Textract throttling there is retried by the state machine for minutes, while a throttled
+  # Lambda invocation only gets the ASL's short Lambda.TooManyRequestsException retry.
+  reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, -1)
+
+  ephemeral_storage {
+    size = each.key == "register" ? var.register_ephemeral_storage_mb : 512
+  }
+
+  kms_key_arn = aws_kms_key.main.arn # environment variables at rest
+  environment {
+    variables = merge(local.function_environment, each.key == "api" ? local.api_environment : {})
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dynamic "vpc_config" {
+    for_each = local.network_enabled ? [1] : []
+    content {
+      subnet_ids         = local.private_subnet_ids
+      security_group_ids = [aws_security_group.lambda[0].id]
+    }
+  }
+
+  # The log group must exist before the first invocation, and the role's permissions before Lambda checks
+  # them (VPC access is validated at create).
+  depends_on = [aws_cloudwatch_log_group.fn, aws_iam_role_policy.fn]
+}
+
+locals {
+  # Built from the name rather than read from the resource: the state machine depends on these functions,
+  # so a reference back to it from their roles or environment would be a cycle. A postcondition on the state
+  # machine keeps the two equal.
+  state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.name}-pipeline"
+
+  # What the api function reads beyond the common environment (config.py); the upload and inline-export
+  # limits keep the code's defaults.
+  api_environment = {
+    INGEST_BUCKET     = aws_s3_bucket.ingest.bucket
+    STATE_MACHINE_ARN = local.state_machine_arn
+  }
+}
+
+# --- asynchronous invocations: the callback (SNS -> Lambda) ---------------------------------------------
+
+resource "aws_lambda_function_event_invoke_config" "callback" {
+  function_name          = aws_lambda_function.fn["callback"].function_name
+  maximum_retry_attempts = 2
+  # After the wait's timeout the token is dead anyway: no point retrying a notification past it.
+  maximum_event_age_in_seconds = min(21600, max(60, var.analysis_timeout_seconds))
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_failures.arn
+    }
+  }
+}
+
+# Callback notifications that failed every retry (Lambda on-failure destination) or could not be delivered
+# at all (the SNS subscription's redrive policy). Their executions time out into TaskTimedOut; the messages
+# say why.
+resource "aws_sqs_queue" "async_failures" {
+  name                      = "${local.name}-callback-failures"
+  kms_master_key_id         = aws_kms_key.main.arn
+  message_retention_seconds = 1209600
+}
+
+resource "aws_sqs_queue_policy" "async_failures" {
+  queue_url = aws_sqs_queue.async_failures.id
+  policy    = data.aws_iam_policy_document.async_failures.json
+}
+
+data "aws_iam_policy_document" "async_failures" {
+  statement {
+    sid       = "TextractTopicSubscriptionDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["sns.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.textract.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyPlainHttp"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.async_failures.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+# --- roles ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "fn" {
+  for_each           = local.functions
+  name               = "${local.function_names[each.key]}-fn"
+  assume_role_policy = data.aws_iam_policy_document.lambda_trust.json
+}
+
+data "aws_iam_policy_document" "lambda_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "fn" {
+  for_each = local.functions
+  name     = "function"
+  role     = aws_iam_role.fn[each.key].id
+  policy   = data.aws_iam_policy_document.fn[each.key].json
+}
+
+data "aws_iam_policy_document" "fn" {
+  for_each = local.functions
+  source_policy_documents = compact([
+    data.aws_iam_policy_document.fn_common[each.key].json,
+    lookup(local.fn_specific_policies, each.key, ""),
+  ])
+}
+
+locals {
+  fn_specific_policies = {
+    register       = data.aws_iam_policy_document.register.json
+    start_analysis = data.aws_iam_policy_document.start_analysis.json
+    callback       = data.aws_iam_policy_document.callback.json
+    parse          = data.aws_iam_policy_document.parse.json
+    validate       = data.aws_iam_policy_document.validate.json
+    persist        = data.aws_iam_policy_document.persist.json
+    api            = data.aws_iam_policy_document.api.json
+    # record_failure and migrate only touch the database: the common statements cover them.
+  }
+
+  s3_ingest_objects   = "${aws_s3_bucket.ingest.arn}/${local.ingest_prefix}*"
+  s3_result_objects   = "${aws_s3_bucket.results.arn}/${local.results_prefix}*"
+  s3_textract_objects = "${aws_s3_bucket.results.arn}/${var.textract_output_prefix}/*"
+  s3_export_objects   = "${aws_s3_bucket.results.arn}/${local.exports_prefix}*"
+}
+
+# Every function: its own log group, traces, the key (environment variables, S3 objects, the secret), the
+# database secret, and the network interfaces of a function in a VPC.
+data "aws_iam_policy_document" "fn_common" {
+  for_each = local.functions
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.fn[each.key].arn}:*"]
+  }
+
+  # X-Ray has no resource-level permissions for writing traces: "*" is the only valid resource.
+  statement {
+    sid       = "WriteTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DecryptWithThePipelineKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.database_enabled ? [1] : []
+    content {
+      sid       = "ReadDatabaseSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.db[0].arn]
+    }
+  }
+
+  # Lambda creates and describes the function's network interfaces with the execution role, and documents
+  # these actions as working only on "*" (EC2 describes have no resource-level permissions at all).
+  dynamic "statement" {
+    for_each = local.network_enabled ? [1] : []
+    content {
+      sid = "VpcNetworkInterfaces"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = ["*"]
+    }
+  }
+}
+
+# Register: head and stream the upload (any version); ListBucket so a vanished object is a 404 (InvalidEvent),
+# not a 403.
+data "aws_iam_policy_document" "register" {
+  statement {
+    sid       = "ReadUploads"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.s3_ingest_objects]
+  }
+  statement {
+    sid       = "ListUploads"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.ingest.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.ingest_prefix}*"]
+    }
+  }
+}
+
+# StartAnalysis: Textract reads the upload and writes its output with the caller's permissions, and
+# publishes completion to SNS with the role passed here.
+data "aws_iam_policy_document" "start_analysis" {
+  # Textract's asynchronous APIs have no resource-level permissions: "*" is the only valid resource.
+  statement {
+    sid       = "StartExpenseAnalysis"
+    actions   = ["textract:StartExpenseAnalysis"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PassTheNotificationRole"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.textract.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["textract.${local.dns_suffix}"]
+    }
+  }
+  statement {
+    sid       = "TextractReadsTheUpload"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.s3_ingest_objects]
+  }
+  statement {
+    sid       = "TextractWritesItsOutput"
+    actions   = ["s3:PutObject"]
+    resources = [local.s3_textract_objects]
+  }
+  statement {
+    sid       = "EncryptTextractOutput"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+# Callback: answer the waiting execution's task token; failed deliveries go to the on-failure destination.
+data "aws_iam_policy_document" "callback" {
+  statement {
+    sid       = "AnswerTaskTokens"
+    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    resources = [local.state_machine_arn]
+  }
+  statement {
+    sid       = "OnFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
+  }
+  statement {
+    sid       = "EncryptOnFailureMessages"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+# Parse: page through the Textract result; write the normalized invoices.
+data "aws_iam_policy_document" "parse" {
+  # Textract's asynchronous APIs have no resource-level permissions: "*" is the only valid resource.
+  statement {
+    sid       = "GetExpenseAnalysis"
+    actions   = ["textract:GetExpenseAnalysis"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "WriteResults"
+    actions   = ["s3:PutObject"]
+    resources = [local.s3_result_objects]
+  }
+  statement {
+    sid       = "EncryptResults"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+# Validate: read the normalized invoices, write the issue list beside them.
+data "aws_iam_policy_document" "validate" {
+  statement {
+    sid       = "ReadAndWriteResults"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.s3_result_objects]
+  }
+  statement {
+    sid       = "EncryptResults"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+# Persist: read the normalized invoices and the issue list.
+data "aws_iam_policy_document" "persist" {
+  statement {
+    sid       = "ReadResults"
+    actions   = ["s3:GetObject"]
+    resources = [local.s3_result_objects]
+  }
+}
+
+# API: presigned uploads into incoming/ (a presigned POST is signed with this role, so it needs PutObject and
+# the key), the source object's head for a reprocess, exports too big for a Lambda response (written to
+# exports/ and handed out as presigned GET URLs), and reprocessing through a new execution.
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "PresignUploads"
+    actions   = ["s3:PutObject"]
+    resources = [local.s3_ingest_objects]
+  }
+  statement {
+    sid       = "HeadSourceForReprocess"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.s3_ingest_objects]
+  }
+  statement {
+    sid       = "LargeExports"
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
+    resources = [local.s3_export_objects]
+  }
+  statement {
+    sid       = "EncryptUploadsAndExports"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+  statement {
+    sid       = "Reprocess"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arn]
+  }
+}

@@ -1,0 +1,67 @@
+data "aws_partition" "current" {} # computed from the region by the provider: no API call
+
+locals {
+  name       = "${var.project}-${var.environment}"
+  local_mode = var.local_endpoint != null
+
+  partition  = data.aws_partition.current.partition
+  dns_suffix = data.aws_partition.current.dns_suffix
+  account_id = var.account_id
+  region     = var.region
+
+  tags = merge(var.tags, {
+    Project     = var.project
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+
+  network_enabled  = var.enable_network
+  database_enabled = var.enable_database
+
+  # S3 bucket names are global: the account and region make them unique without a random suffix.
+  bucket_suffix  = "${var.account_id}-${var.region}"
+  ingest_prefix  = "incoming/"
+  results_prefix = "results/" # where adapters/results.py writes: results/<document_id>/<name>.json
+  exports_prefix = "exports/" # where the API puts exports too big for a response (api/routes.py)
+
+  lambda_code_zip  = coalesce(var.lambda_code_zip, "${path.module}/../build/lambda/code.zip")
+  lambda_layer_zip = coalesce(var.lambda_layer_zip, "${path.module}/../build/lambda/layer.zip")
+
+  # One code package, one handler module per function. `state` marks the six the state machine invokes.
+  functions = {
+    register       = { memory = 1024, timeout = 300, state = true, description = "Sniff, limit-check and hash an upload; create or find its document" }
+    start_analysis = { memory = 256, timeout = 60, state = true, description = "Store the task token and start Textract expense analysis" }
+    callback       = { memory = 256, timeout = 60, state = false, description = "Textract completion (SNS) -> SendTaskSuccess/SendTaskFailure" }
+    parse          = { memory = 1024, timeout = 300, state = true, description = "Every GetExpenseAnalysis page -> normalized invoices in S3" }
+    validate       = { memory = 512, timeout = 120, state = true, description = "Schema and business rules -> COMPLETED or NEEDS_REVIEW" }
+    persist        = { memory = 512, timeout = 120, state = true, description = "Invoices and line items in one transaction" }
+    record_failure = { memory = 256, timeout = 60, state = true, description = "Mark a document FAILED with the named error" }
+    migrate        = { memory = 256, timeout = 300, state = false, description = "Apply pending SQL migrations (invoked at deploy)" }
+    api            = { memory = 512, timeout = 29, state = false, description = "HTTP API: documents, invoices, export, uploads" }
+  }
+  function_names  = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
+  state_functions = sort([for k, f in local.functions : k if f.state])
+
+  service_name      = local.name # POWERTOOLS_SERVICE_NAME: also the `service` dimension of every custom metric
+  metrics_namespace = "InvoicePipeline"
+
+  # The environment every function gets (config.py reads it). In AWS the database comes from the secret; in
+  # local mode from DATABASE_URL, and X-Ray is off because no daemon listens there.
+  function_environment = merge(
+    {
+      RESULTS_BUCKET               = aws_s3_bucket.results.id
+      TEXTRACT_SNS_TOPIC_ARN       = aws_sns_topic.textract.arn
+      TEXTRACT_ROLE_ARN            = aws_iam_role.textract.arn
+      TEXTRACT_OUTPUT_BUCKET       = aws_s3_bucket.results.id
+      TEXTRACT_OUTPUT_PREFIX       = var.textract_output_prefix
+      ANALYSIS_TIMEOUT_SECONDS     = tostring(var.analysis_timeout_seconds)
+      WORK_DIR                     = "/tmp"
+      POWERTOOLS_SERVICE_NAME      = local.service_name
+      POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
+      POWERTOOLS_LOG_LEVEL         = var.log_level
+    },
+    local.database_enabled ? { DATABASE_SECRET_ARN = aws_secretsmanager_secret.db[0].arn } : {},
+    var.database_url != null ? { DATABASE_URL = var.database_url } : {},
+    local.local_mode ? { POWERTOOLS_TRACE_DISABLED = "true" } : {},
+  )
+}

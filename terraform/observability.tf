@@ -1,0 +1,279 @@
+# Observability: alarms on everything that means a document did not make it (or is about to not make it),
+# one topic they all notify, and a dashboard of the whole flow.
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${local.name}-alarms"
+  kms_master_key_id = aws_kms_key.main.arn
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarms_topic.json
+}
+
+data "aws_iam_policy_document" "alarms_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsOfThisAccount"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid = "AccountManagesTheTopic"
+    actions = [
+      "sns:GetTopicAttributes",
+      "sns:SetTopicAttributes",
+      "sns:Subscribe",
+      "sns:ListSubscriptionsByTopic",
+      "sns:DeleteTopic",
+      "sns:TagResource",
+      "sns:UntagResource",
+    ]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count     = var.alarm_email != null ? 1 : 0
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+locals {
+  alarm_actions = [aws_sns_topic.alarms.arn]
+  sfn_dimensions = {
+    StateMachineArn = aws_sfn_state_machine.pipeline.arn
+  }
+}
+
+# --- the state machine ---------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "executions_failed" {
+  alarm_name          = "${local.name}-executions-failed"
+  alarm_description   = "A document ended FAILED: its Error/Cause is in the execution and in the API."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  dimensions          = local.sfn_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "executions_timed_out" {
+  alarm_name          = "${local.name}-executions-timed-out"
+  alarm_description   = "An execution hit its own time limit."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsTimedOut"
+  dimensions          = local.sfn_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# An execution that ran longer than the callback timeout: the wait itself cannot outlast it, so the time went
+# into retries or a stuck state. ExecutionTime is reported when an execution ends.
+resource "aws_cloudwatch_metric_alarm" "execution_longer_than_callback_timeout" {
+  alarm_name          = "${local.name}-execution-longer-than-callback-timeout"
+  alarm_description   = "An execution took longer than analysis_timeout_seconds (${var.analysis_timeout_seconds} s)."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionTime"
+  dimensions          = local.sfn_dimensions
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.analysis_timeout_seconds * 1000 # milliseconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# The completion notification never came within analysis_timeout_seconds: RecordFailure counts these as
+# Failed.TaskTimedOut (handlers/record_failure.py), with Powertools' `service` dimension.
+resource "aws_cloudwatch_metric_alarm" "callback_timeouts" {
+  alarm_name          = "${local.name}-textract-callback-timeouts"
+  alarm_description   = "Textract's completion callback did not arrive within ${var.analysis_timeout_seconds} s (TaskTimedOut); see the callback-failures queue."
+  namespace           = local.metrics_namespace
+  metric_name         = "Failed.TaskTimedOut"
+  dimensions          = { service = local.service_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- dead letters --------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  for_each = {
+    events-dlq        = aws_sqs_queue.events_dlq.name
+    callback-failures = aws_sqs_queue.async_failures.name
+  }
+  alarm_name          = "${local.name}-${each.key}-not-empty"
+  alarm_description   = "Messages in ${each.value}: uploads or Textract notifications that were not processed."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- functions and API ---------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
+  for_each            = local.functions
+  alarm_name          = "${local.function_names[each.key]}-errors"
+  alarm_description   = "The ${each.key} function raised errors (named document errors count too)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.fn[each.key].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.lambda_error_alarm_threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name          = "${local.name}-api-5xx"
+  alarm_description   = "The API answered 5xx: bad input must never do that, so this is a bug or an outage."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5xx"
+  dimensions          = { ApiId = aws_apigatewayv2_api.http.id, Stage = aws_apigatewayv2_stage.default.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- dashboard -----------------------------------------------------------------------------------------
+
+locals {
+  sfn_arn = aws_sfn_state_machine.pipeline.arn
+  dashboard_widgets = concat(
+    [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title   = "Executions", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
+          metrics = [for m in ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] : ["AWS/States", m, "StateMachineArn", local.sfn_arn]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title = "Execution time (ms)", region = local.region, period = 300, view = "timeSeries"
+          metrics = [
+            ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "p50" }],
+            ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "Maximum" }],
+          ]
+          annotations = { horizontal = [{ label = "callback timeout", value = var.analysis_timeout_seconds * 1000 }] }
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title   = "Documents", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
+          metrics = [for m in ["DocumentRegistered", "DuplicateDocument", "RedeliveredEvent", "InvoicesParsed", "Validation.COMPLETED", "Validation.NEEDS_REVIEW", "DocumentsPersisted", "Failed.TaskTimedOut"] : [local.metrics_namespace, m, "service", local.service_name]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title = "Dead letters and callbacks", region = local.region, period = 300, view = "timeSeries"
+          metrics = [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.events_dlq.name, { stat = "Maximum" }],
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.async_failures.name, { stat = "Maximum" }],
+            [local.metrics_namespace, "CallbackDuplicate", "service", local.service_name, { stat = "Sum" }],
+            [local.metrics_namespace, "CallbackLate", "service", local.service_name, { stat = "Sum" }],
+            [local.metrics_namespace, "CallbackUnknownTag", "service", local.service_name, { stat = "Sum" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 12, height = 6
+        properties = {
+          title   = "Function errors", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
+          metrics = [for k, _ in local.functions : ["AWS/Lambda", "Errors", "FunctionName", local.function_names[k]]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 12, width = 12, height = 6
+        properties = {
+          title   = "Function duration p95 (ms)", region = local.region, stat = "p95", period = 300, view = "timeSeries"
+          metrics = [for k, _ in local.functions : ["AWS/Lambda", "Duration", "FunctionName", local.function_names[k]]]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title   = "API", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
+          metrics = [for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", aws_apigatewayv2_api.http.id, "Stage", "$default"]]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 18, width = 12, height = 6
+        properties = {
+          title   = "API latency p95 (ms)", region = local.region, stat = "p95", period = 300, view = "timeSeries"
+          metrics = [["AWS/ApiGateway", "Latency", "ApiId", aws_apigatewayv2_api.http.id, "Stage", "$default"]]
+        }
+      },
+    ],
+    # A for with `if`, not a conditional: both branches of a conditional would need the same tuple type.
+    [for w in [
+      {
+        type = "metric", x = 0, y = 24, width = 24, height = 6
+        properties = {
+          title   = "Database", region = local.region, stat = "Average", period = 300, view = "timeSeries"
+          metrics = [for m in ["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"] : ["AWS/RDS", m, "DBInstanceIdentifier", local.db_identifier]]
+        }
+      },
+    ] : w if local.database_enabled],
+  )
+}
+
+resource "aws_cloudwatch_dashboard" "main" {
+  dashboard_name = "${local.name}-pipeline"
+  dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
+}

@@ -1,0 +1,82 @@
+"""The state machine definition as Terraform renders it: every ASL placeholder gets a value from
+terraform/statemachine.tf, every value there is used, and what comes out holds no account, region or ARN of
+its own. Evaluated by Terraform itself (`terraform console`), not by re-reading the .tf file."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from invoice_local import asl
+
+from tests.iac.conftest import ACCOUNT_ID, TF_DIR, Terraform, free_port
+
+TEMPLATE_CALL = ('templatefile("${path.module}/../statemachine/invoice_pipeline.asl.json", '
+                 "local.state_machine_template_values)")
+# Numbers distinct from every default and from each other, so each one can be found where it belongs.
+NUMBERS = {"analysis_timeout_seconds": 4321, "textract_retry_interval_seconds": 7, "textract_retry_max_attempts": 4}
+WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+
+@pytest.fixture(scope="module")
+def rendered(tf: Terraform) -> dict[str, Any]:
+    # The function ARNs are unknown until apply: the render swaps in a marker per function, so the result
+    # shows where each one lands; the numbers are Terraform's own values of the variables.
+    expression = (
+        "jsonencode({"
+        " keys = sort(keys(local.state_machine_template_values)),"
+        " state_functions = local.state_functions,"
+        " rendered = templatefile(\"${path.module}/../statemachine/invoice_pipeline.asl.json\","
+        "   merge(local.state_machine_template_values,"
+        "         {for k in local.state_functions : \"${k}_function_arn\" => \"FN<${k}>\"})),"
+        "})"
+    )
+    args = ["-var-file=local.tfvars", f"-var=local_endpoint=http://127.0.0.1:{free_port()}",
+            f"-var=account_id={ACCOUNT_ID}", *(f"-var={k}={v}" for k, v in NUMBERS.items())]
+    return tf.console(expression, *args)  # type: ignore[no-any-return]
+
+
+def test_the_deployed_definition_is_this_template_with_this_map() -> None:
+    source = (TF_DIR / "statemachine.tf").read_text()
+    assert re.search(r"^\s*definition\s*=\s*" + re.escape(TEMPLATE_CALL) + r"\s*$", source, re.MULTILINE)
+    assert (TF_DIR / "../statemachine/invoice_pipeline.asl.json").resolve() == asl.TEMPLATE.resolve()
+
+
+def test_every_placeholder_gets_a_value_and_every_value_is_used(rendered: dict[str, Any]) -> None:
+    assert set(rendered["keys"]) == asl.placeholders()
+    # A function ARN placeholder for each state function and nothing else (callback, migrate and api are
+    # not states).
+    assert {f"{k}_function_arn" for k in rendered["state_functions"]} == {
+        k for k in asl.placeholders() if k.endswith("_function_arn")}
+
+
+def test_rendered_definition_places_every_value(rendered: dict[str, Any]) -> None:
+    definition = json.loads(rendered["rendered"])
+    states = definition["States"]
+    assert states["Register"]["Resource"] == "FN<register>"
+    assert states["StartAnalysis"]["Parameters"]["FunctionName"] == "FN<start_analysis>"
+    for state, fn in [("Parse", "parse"), ("Validate", "validate"), ("Persist", "persist"),
+                      ("RecordFailure", "record_failure")]:
+        assert states[state]["Resource"] == f"FN<{fn}>"
+    assert states["StartAnalysis"]["TimeoutSeconds"] == NUMBERS["analysis_timeout_seconds"]
+    textract_retry = states["StartAnalysis"]["Retry"][0]
+    assert textract_retry["ErrorEquals"] == ["TextractThrottled", "TextractUnavailable"]
+    assert textract_retry["IntervalSeconds"] == NUMBERS["textract_retry_interval_seconds"]
+    assert textract_retry["MaxAttempts"] == NUMBERS["textract_retry_max_attempts"]
+
+
+def test_rendered_definition_has_no_account_region_or_arn_of_its_own(rendered: dict[str, Any]) -> None:
+    text = rendered["rendered"]
+    assert "arn:" not in text.replace(WAIT_FOR_TOKEN, "")
+    assert not re.search(r"\b\d{12}\b", text), "an account id literal"
+    assert not re.search(r"\b(us|eu|ap|sa|ca|me|af|il|mx|cn)-[a-z]+-\d\b", text), "a region literal"
+    assert "${" not in text, "a placeholder left unrendered"
+
+
+def test_terraform_and_the_local_renderer_agree(rendered: dict[str, Any]) -> None:
+    """invoice_local.asl (integration tests, local mode) renders exactly what Terraform deploys."""
+    values: dict[str, Any] = {f"{k}_function_arn": f"FN<{k}>" for k in rendered["state_functions"]}
+    values.update(NUMBERS)
+    assert json.loads(asl.render(values)) == json.loads(rendered["rendered"])
