@@ -1,5 +1,5 @@
 """The `invoices` command. Each subcommand is a small function registered in `build_parser`, so later ones
-(up, trace, ...) slot in beside `normalize` without touching the others.
+(up, trace, ...) slot in beside `normalize`, `demo` and `eval` without touching the others.
 
 Errors the user can fix (a missing file, a file that is not an expense response) print one line on stderr and
 exit with status 2; a traceback would only bury the file name."""
@@ -64,6 +64,30 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_labels() -> Path:
+    # The shared data sits beside the repository (../shared/data), as for the tests; INVOICE_SHARED_DATA moves it.
+    shared = os.environ.get("INVOICE_SHARED_DATA")
+    root = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return root / "invoices" / "labels.jsonl"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from invoice_local import eval as evaluation
+
+    labels: Path = args.labels or _default_labels()
+    if not labels.is_file():
+        raise CliError(f"{labels}: no such labels file")
+    passes = [p.strip() for p in args.passes.split(",") if p.strip()]
+    unknown = [p for p in passes if p not in evaluation.PASSES]
+    if unknown or not passes:
+        raise CliError(f"--passes takes {', '.join(evaluation.PASSES)} (comma-separated), not {args.passes!r}")
+    try:
+        evaluation.evaluate(labels, args.report, workers=args.workers, passes=passes)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Invoice pipeline tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -95,6 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", type=Path, default=None,
                       help="folder of the samples (default: ../shared/data/textract)")
     demo.set_defaults(handler=cmd_demo)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure the local engine's per-field accuracy on a labelled set of documents",
+        description="Run the local engine on every document of a labels.jsonl (documents beside it), as they "
+        "are and rendered to 150 dpi PNGs, normalize the results like the pipeline does, and compare each "
+        "field with its label. Prints a table and writes a JSON report with every expected and predicted value.",
+    )
+    evaluate.add_argument("--labels", type=Path, default=None,
+                          help="labels file (default: ../shared/data/invoices/labels.jsonl)")
+    evaluate.add_argument("--report", type=Path, default=Path("build/eval-report.json"),
+                          help="where to write the JSON report (default: build/eval-report.json)")
+    evaluate.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                          help="worker processes (default: 2, or 1 on a single core)")
+    evaluate.add_argument("--passes", default="as_is,rendered",
+                          help="comma-separated passes to run: as_is, rendered (default: both)")
+    evaluate.set_defaults(handler=cmd_eval)
     return parser
 
 
