@@ -82,14 +82,19 @@ def find_by_source(bucket: str, key: str, version: str) -> Document | None:
 
 
 def register(*, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
-             page_count: int, execution_arn: str | None) -> Registration:
+             page_count: int, execution_arn: str | None, reprocess: dict[str, Any] | None = None) -> Registration:
     """Create the document for one S3 object version, or find it again.
 
     - the same object version again (a redelivered event, a retried Lambda): the existing row, outcome
       "existing";
     - new object whose bytes match a live document: a DUPLICATE row linked to it;
     - otherwise a RECEIVED row.
+    With `reprocess` ({"document_id", ...} from POST /documents/{id}/reprocess), the existing document is
+    started over instead (see `_reregister`).
     The unique indexes settle races between concurrent executions; the loser re-reads."""
+    if reprocess is not None:
+        return _reregister(uuid.UUID(str(reprocess["document_id"])), reprocess, sha256=sha256, size=size,
+                           media_type=media_type, page_count=page_count, execution_arn=execution_arn)
     for _attempt in range(3):
         existing = find_by_source(bucket, key, version)
         if existing is not None:
@@ -120,6 +125,33 @@ def register(*, bucket: str, key: str, version: str, sha256: str, size: int, med
                 continue  # a concurrent execution registered the same version or content first
             raise
     raise RuntimeError("could not register the document after 3 attempts")  # pragma: no cover
+
+
+def _reregister(doc_id: uuid.UUID, reprocess: dict[str, Any], *, sha256: str, size: int, media_type: str,
+                page_count: int, execution_arn: str | None) -> Registration:
+    """Start a finished document over for a reprocess execution, bypassing duplicate detection: back to
+    RECEIVED with this execution, its error, job and earlier invoices cleared (Persist writes the new set),
+    and a timeline event saying why. Outcome "new", or "existing" (changing nothing) when the document is
+    still being processed, is a DUPLICATE, or is already this execution's."""
+    with transaction() as con:
+        current = _one(con, "id = :id FOR UPDATE", id=doc_id)
+        if current is None:
+            raise DocumentNotFound(f"document {doc_id} does not exist")
+        if current.execution_arn == execution_arn or current.status not in TERMINAL or current.status == "DUPLICATE":
+            return Registration(current, "existing")
+        con.run("DELETE FROM invoices WHERE document_id = :id", id=doc_id)
+        con.run(
+            "UPDATE documents SET status = 'RECEIVED', sha256 = :s, size_bytes = :size, media_type = :mt,"
+            " page_count = :pc, duplicate_of = NULL, error_code = NULL, error_message = NULL,"
+            " textract_job_id = NULL, result_key = NULL, execution_arn = :x, updated_at = now() WHERE id = :id",
+            s=sha256, size=size, mt=media_type, pc=page_count, x=execution_arn, id=doc_id,
+        )
+        _event(con, doc_id, current.status, "RECEIVED",
+               {"reprocess": True, "requested_by": reprocess.get("requested_by"),
+                "previous_execution_arn": current.execution_arn, "sha256": sha256}, execution_arn)
+        doc = _one(con, "id = :id", id=doc_id)
+    assert doc is not None
+    return Registration(doc, "new")
 
 
 def _is_unique_violation(exc: DatabaseError) -> bool:

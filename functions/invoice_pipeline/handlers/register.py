@@ -79,6 +79,16 @@ def _already_registered(doc: repository.Document, src: S3Source, execution_arn: 
     return _output("skip", doc, src, reason=f"already registered by {doc.execution_arn}")
 
 
+def _reprocess_request(raw_event: Any, existing: repository.Document | None,
+                       execution_arn: str) -> dict[str, Any] | None:
+    """The `reprocess` request (POST /documents/{id}/reprocess) when it names the document of this very S3
+    object and this execution has not registered it yet (a retry of Register goes the usual way)."""
+    request = raw_event.get("reprocess") if isinstance(raw_event, dict) else None
+    if not isinstance(request, dict) or existing is None or existing.execution_arn == execution_arn:
+        return None
+    return request if str(request.get("document_id")) == str(existing.id) else None
+
+
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     src = s3_source(event.get("event"))
@@ -86,7 +96,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(bucket=src.bucket, key=src.key)
 
     existing = repository.find_by_source(src.bucket, src.key, src.version)
-    if existing is not None:
+    reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
+    if existing is not None and reprocess is None:
         result = _already_registered(existing, src, execution_arn)
         if result is not None:
             return result
@@ -108,7 +119,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     reg = repository.register(
         bucket=src.bucket, key=src.key, version=src.version, sha256=sha256, size=size,
-        media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn,
+        media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
     )
     logger.set_correlation_id(str(reg.document.id))
     if reg.outcome == "existing":
@@ -119,5 +130,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         count("DuplicateDocument")
         logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
         return _output("duplicate", reg.document, src)
-    count("DocumentRegistered")
+    count("DocumentReprocessed" if reprocess else "DocumentRegistered")
     return _output("analyze", reg.document, src, embedded_einvoice=info.embedded_einvoice)

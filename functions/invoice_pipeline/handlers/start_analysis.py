@@ -5,6 +5,7 @@ The state then waits until the Callback function reports Textract's completion w
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,10 +21,12 @@ def job_tag(document_id: str) -> str:
     return "doc-" + document_id.replace("-", "")
 
 
-def client_request_token(sha256: str, document_id: str) -> str:
+def client_request_token(sha256: str, document_id: str, execution_arn: str | None = None) -> str:
     """Textract's idempotency token: a retried StartAnalysis for this document gets the same job back
-    instead of a second, charged one. Content hash + document, so a new document always gets a new job."""
-    return f"{sha256[:40]}-{document_id.replace('-', '')[:20]}"
+    instead of a second, charged one. Content hash + document + execution: a new document, or a reprocess
+    execution of the same one, gets a new job (the same token would return the old, finished job, whose
+    completion notification was sent long ago, and the execution would wait for nothing)."""
+    return hashlib.sha256(f"{sha256}:{document_id}:{execution_arn or ''}".encode()).hexdigest()  # 64 chars, the max
 
 
 @lambda_entry
@@ -42,7 +45,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         s3_object["Version"] = doc["version_id"]
     request: dict[str, Any] = {
         "DocumentLocation": {"S3Object": s3_object},
-        "ClientRequestToken": client_request_token(doc["sha256"], document_id),
+        "ClientRequestToken": client_request_token(doc["sha256"], document_id, execution_arn),
         "JobTag": tag,
         "NotificationChannel": {"SNSTopicArn": settings.textract_sns_topic_arn,
                                 "RoleArn": settings.textract_role_arn},

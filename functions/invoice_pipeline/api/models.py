@@ -1,0 +1,194 @@
+"""Request and response bodies. They validate what goes in and out, and they are what schemas/openapi.json
+says about bodies (generated from them, see openapi.py). Amounts are decimal strings, never floats, as in
+the normalized invoice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from invoice_pipeline.api.errors import Code
+from invoice_pipeline.domain.sniff import MAX_BYTES
+
+Status = Literal["RECEIVED", "ANALYZING", "PARSING", "VALIDATING", "COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"]
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1234.56"])]
+UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+
+
+class _Model(BaseModel):
+    # Responses are built by us: unknown keys are a bug, and request bodies must not carry surprises either.
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors -------------------------------------------------------------------------------------------
+class ErrorDetail(_Model):
+    field: str = Field(description="where the problem is, e.g. query.limit or body.size")
+    problem: str
+
+
+class ErrorBody(_Model):
+    code: Code = Field(description="stable, machine-readable; switch on this, not on the message")
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(_Model):
+    error: ErrorBody
+
+
+class GatewayUnauthorized(_Model):
+    """What API Gateway itself answers when its JWT or IAM authorizer rejects a request (the Lambda never
+    runs); the Lambda and the local API server answer with ErrorResponse."""
+
+    message: str
+
+
+# --- documents ----------------------------------------------------------------------------------------
+class DocumentSummary(_Model):
+    id: uuid.UUID
+    key: str = Field(description="the object key in the ingest bucket")
+    status: Status
+    media_type: str | None
+    size_bytes: int | None
+    page_count: int | None
+    error_code: str | None = Field(description="the named error when FAILED (same name as the execution's)")
+    invoice_count: int
+    vendor_name: str | None = Field(description="of the first invoice in the document")
+    invoice_number: str | None
+    invoice_date: date | None
+    total: Amount | None
+    currency: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentPage(_Model):
+    items: list[DocumentSummary]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class TimelineEvent(_Model):
+    at: datetime
+    from_status: Status | None
+    to_status: Status
+    detail: dict[str, Any]
+    execution_arn: str | None
+
+
+class DocumentError(_Model):
+    code: str
+    message: str | None
+
+
+class DocumentDetail(_Model):
+    id: uuid.UUID
+    bucket: str
+    key: str
+    version: str = Field(description="S3 version id, or the ETag in an unversioned bucket")
+    sha256: str | None
+    size_bytes: int | None
+    media_type: str | None
+    page_count: int | None
+    status: Status
+    duplicate_of: uuid.UUID | None
+    error: DocumentError | None
+    execution_arn: str | None = Field(description="the latest Step Functions execution for this document")
+    console_url: str | None = Field(description="that execution in the Step Functions console")
+    textract_job_id: str | None
+    invoice_count: int
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEvent] = Field(description="every status change, oldest first")
+
+
+# --- invoices -----------------------------------------------------------------------------------------
+class Party(_Model):
+    name: str | None
+    address: str | None
+    tax_id: str | None = None
+
+
+class LineItem(_Model):
+    position: int
+    description: str | None
+    quantity: Amount | None
+    unit_price: Amount | None
+    amount: Amount | None
+    product_code: str | None
+    page: int | None
+
+
+class Issue(BaseModel):
+    # Issues are the validation rules' own records: new keys may appear, so extra keys are kept.
+    model_config = ConfigDict(extra="allow")
+    code: str
+    severity: str | None = None
+    field: str | None = None
+    message: str | None = None
+
+
+class Invoice(_Model):
+    id: uuid.UUID
+    seq: int = Field(description="position of the invoice in the document, from 0")
+    invoice_number: str | None
+    vendor: Party
+    customer: Party
+    invoice_date: date | None
+    due_date: date | None
+    po_number: str | None
+    currency: str | None
+    subtotal: Amount | None
+    tax: Amount | None
+    discount: Amount | None
+    total: Amount | None
+    amount_due: Amount | None
+    validation_status: Literal["COMPLETED", "NEEDS_REVIEW"]
+    issues: list[Issue]
+    confidence: dict[str, Any]
+    provenance: dict[str, Any]
+    line_items: list[LineItem]
+
+
+class DocumentInvoices(_Model):
+    document_id: uuid.UUID
+    status: Status
+    invoices: list[Invoice]
+
+
+# --- uploads, reprocessing, exports, health -----------------------------------------------------------
+class UploadRequest(_Model):
+    filename: str = Field(min_length=1, max_length=255, description="kept (made safe) in the object key")
+    content_type: UploadContentType
+    size: int = Field(ge=1, le=MAX_BYTES,
+                      description="bytes; over the deployment's UPLOAD_MAX_BYTES gives 413 PAYLOAD_TOO_LARGE")
+
+
+class UploadTicket(_Model):
+    key: str = Field(description="where the file will land; the document appears in GET /documents once "
+                                 "the pipeline registers it")
+    method: Literal["POST"]
+    url: str
+    fields: dict[str, str] = Field(description="form fields to send before the file (an S3 presigned POST)")
+    expires_in: int
+    max_bytes: int
+
+
+class ReprocessAccepted(_Model):
+    document_id: uuid.UUID
+    execution_arn: str
+    console_url: str
+
+
+class ExportLink(_Model):
+    url: str = Field(description="a presigned S3 URL to download the export from")
+    expires_in: int
+    size_bytes: int
+    format: Literal["csv", "xlsx"]
+
+
+class Health(_Model):
+    status: Literal["ok"]
+    database: Literal["ok"]
