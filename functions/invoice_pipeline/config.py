@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -18,6 +17,12 @@ class Settings:
     database_secret_arn: str | None
     analysis_timeout_seconds: int
     work_dir: str
+    # The API function's settings (the pipeline's functions leave them empty).
+    ingest_bucket: str = ""
+    state_machine_arn: str = ""
+    upload_max_bytes: int = 50 * 1024 * 1024
+    export_inline_max_bytes: int = 5_000_000
+    aws_region: str = ""
 
     @property
     def textract_output_configured(self) -> bool:
@@ -28,8 +33,9 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-@lru_cache(maxsize=1)
 def settings() -> Settings:
+    """Read on every call (a dozen environment lookups, microseconds): handlers that share a process in local
+    mode and tests see the environment their function was invoked with, never a stale copy."""
     return Settings(
         results_bucket=_env("RESULTS_BUCKET"),
         textract_sns_topic_arn=_env("TEXTRACT_SNS_TOPIC_ARN"),
@@ -41,9 +47,17 @@ def settings() -> Settings:
         analysis_timeout_seconds=int(_env("ANALYSIS_TIMEOUT_SECONDS", "3600")),
         # Lambda's only writable place; ephemeral storage is sized for the 500 MB upload limit.
         work_dir=_env("WORK_DIR", "/tmp"),
+        ingest_bucket=_env("INGEST_BUCKET"),
+        state_machine_arn=_env("STATE_MACHINE_ARN"),
+        # What one presigned upload may carry; Register's own limit (500 MB) still applies after it.
+        upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(50 * 1024 * 1024))),
+        # A Lambda response is capped at 6 MB, and a binary body grows by a third in base64: exports bigger
+        # than this go to S3 and the client gets a presigned URL instead.
+        export_inline_max_bytes=int(_env("EXPORT_INLINE_MAX_BYTES", "5000000")),
+        # The Lambda runtime sets AWS_REGION; local mode and tests set AWS_DEFAULT_REGION.
+        aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION"),
     )
 
 
 def reset() -> None:
-    """Forget cached settings (tests and the in-process Lambda runner change the environment)."""
-    settings.cache_clear()
+    """Kept for callers that changed the environment: settings are never cached, so nothing to forget."""

@@ -12,7 +12,7 @@ from importlib.metadata import version
 import boto3
 import pytest
 from invoice_local import emulation
-from invoice_local.emulation import lambda_runner
+from invoice_local.emulation import lambda_runner, policy_conditions
 from invoice_local.sandbox import REGION
 from moto import mock_aws
 
@@ -31,6 +31,11 @@ def test_seams_exist_with_the_expected_signatures() -> None:
     assert list(inspect.signature(lambda_runner._original).parameters) == ["self", "event"]
     assert LambdaFunction._invoke_lambda is lambda_runner.invoke_in_process
     assert Rule.send_to_targets.__module__ == "invoice_local.emulation.eventbridge"
+    from moto.iam.access_control import IAMPolicyStatement
+
+    assert IAMPolicyStatement.is_action_permitted.__module__ == "invoice_local.emulation.policy_conditions"
+    assert list(inspect.signature(policy_conditions._original).parameters) == [
+        "self", "action", "resource", "principal", "incoming_condition_values"]
     assert StepFunctionResponse.send_task_failure.__module__ == "invoice_local.emulation.stepfunctions"
     for api in ("start_expense_analysis", "get_expense_analysis", "analyze_expense"):
         assert getattr(TextractResponse, api).__module__ == "invoice_local.emulation.textract"
@@ -90,3 +95,23 @@ def test_state_machine_calls_the_function_and_catches_by_error_name(canary_funct
     assert states[0]["status"] == "SUCCEEDED"
     assert json.loads(states[0]["output"])["echo"] == {"x": 2}
     assert states[1]["status"] == "FAILED" and states[1]["error"] == "ValueError"
+
+
+def test_bucket_policy_conditions_are_evaluated_as_iam_does() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    emulation.install()
+
+    def deny_when(secure: str) -> IAMPolicyStatement:
+        return IAMPolicyStatement({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                                   "Resource": "arn:aws:s3:::b/*",
+                                   "Condition": {"Bool": {"aws:SecureTransport": secure}}})
+
+    # loopback counts as secure transport: the TLS-only statement does not apply, its opposite does
+    assert deny_when("false").is_action_permitted("s3:PutObject", "arn:aws:s3:::b/k") == PermissionResult.NEUTRAL
+    assert deny_when("true").is_action_permitted("s3:PutObject", "arn:aws:s3:::b/k") == PermissionResult.DENIED
+    assert policy_conditions.conditions_met({"StringLike": {"aws:SourceArn": "arn:aws:s3:::b*"}},
+                                            {"aws:SourceArn": "arn:aws:s3:::bucket"})
+    assert not policy_conditions.conditions_met({"StringEquals": {"aws:SourceAccount": "1"}}, {})
+    assert policy_conditions.conditions_met({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, {})
+    assert not policy_conditions.conditions_met({"NumericLessThan": {"aws:x": "1"}}, {"aws:x": "0"})

@@ -25,6 +25,7 @@ from invoice_pipeline.errors import DatabaseUnavailable
 
 _lock = threading.RLock()
 _con: Connection | None = None
+_con_source: tuple[str | None, str | None] = (None, None)  # what _con was opened from
 
 
 def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
@@ -55,10 +56,15 @@ def _open() -> Connection:
 
 
 def connection() -> Connection:
-    global _con
+    global _con, _con_source
     with _lock:
+        settings = config.settings()
+        source = (settings.database_url, settings.database_secret_arn)
+        if _con is not None and source != _con_source:
+            close()  # local mode and tests may point the process at another database
         if _con is None:
             _con = _open()
+            _con_source = source
         return _con
 
 

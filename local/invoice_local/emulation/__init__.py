@@ -7,7 +7,7 @@ named seam; tests/integration/test_emulation_canary.py fails loudly when a moto 
 
 from __future__ import annotations
 
-from invoice_local.emulation import eventbridge, lambda_runner, stepfunctions, textract
+from invoice_local.emulation import eventbridge, lambda_runner, policy_conditions, stepfunctions, textract
 
 MOTO_VERSION = "5.2.5"  # the seams below were read in this version; the canary test checks it
 
@@ -17,3 +17,4 @@ def install() -> None:
     textract.install()
     eventbridge.install()
     stepfunctions.install()
+    policy_conditions.install()

@@ -64,6 +64,18 @@ def _apply_environment(variables: dict[str, str]) -> None:
                 hook()
 
 
+def _runtime_environment(fn: LambdaFunction) -> dict[str, str]:
+    """What the Lambda runtime adds to every function's environment (moto's Docker path sets the same):
+    region and the execution role's credentials, here the emulation's fake ones unless some are set."""
+    return {
+        "AWS_REGION": fn.region,
+        "AWS_DEFAULT_REGION": fn.region,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "role-account-id",
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "role-secret-key",
+        "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+    }
+
+
 def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, attr = handler.rpartition(".")
     if not module_name:
@@ -77,7 +89,7 @@ def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, boo
         event = {}
     if isinstance(event, (str, bytes)):
         event = json.loads(event)
-    _apply_environment(dict(self.environment_vars or {}))
+    _apply_environment({**_runtime_environment(self), **dict(self.environment_vars or {})})
     record: dict[str, Any] = {"function": self.function_name, "handler": self.handler, "event": event}
     try:
         result = resolve_handler(str(self.handler))(event, LambdaContext(self))

@@ -58,6 +58,7 @@ def free_port() -> int:
 class EmulationServer:
     port: int
     _server: Any
+    _saved_env: dict[str, str | None]
 
     @property
     def endpoint(self) -> str:
@@ -65,6 +66,11 @@ class EmulationServer:
 
     def stop(self) -> None:
         self._server.stop()
+        for name, value in self._saved_env.items():  # the process may go on using AWS another way
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def __enter__(self) -> EmulationServer:
         return self
@@ -82,9 +88,10 @@ def start(port: int | None = None) -> EmulationServer:
     # Step Functions executes definitions only when told to, and its interpreter calls Lambda (and other
     # services) back through localhost:$MOTO_PORT: both must be set before the first state machine exists.
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    saved = {name: os.environ.get(name) for name in ("MOTO_PORT", "AWS_ENDPOINT_URL")}
     os.environ["MOTO_PORT"] = str(port)
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call buries the rest
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    return EmulationServer(port=port, _server=server)
+    return EmulationServer(port=port, _server=server, _saved_env=saved)
