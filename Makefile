@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/mypy functions/invoice_pipeline local/invoice_local
 
 run: $(STAMP)
-	$(BIN)/invoices demo
+	$(BIN)/invoices run
 
 eval: $(STAMP)
 	$(BIN)/invoices eval --labels $(LABELS) --report $(REPORT)

@@ -7,6 +7,7 @@ journey across the functions."""
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+# Powertools reads the namespace when this module is imported; without a default, a process that imports a
+# handler before setting POWERTOOLS_METRICS_NAMESPACE fails every later metrics flush.
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "InvoicePipeline")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of the samples (default: ../shared/data/textract)")
     demo.set_defaults(handler=cmd_demo)
 
+    from invoice_local.commands import register as register_stack_commands
+
+    register_stack_commands(commands)
+
     evaluate = commands.add_parser(
         "eval",
         help="measure the local engine's per-field accuracy on a labelled set of documents",
@@ -146,6 +150,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from invoice_local.commands import CommandError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
@@ -153,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except CliError as exc:
+    except (CliError, CommandError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

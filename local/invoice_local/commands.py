@@ -1,0 +1,282 @@
+"""The `invoices` commands for people running the local stack: up, run, submit, status, show, trace, down.
+
+They reach a running stack through `<state dir>/stack.json` (the emulation's endpoint and the database
+URL), so any shell can use them while `invoices up` (or `make run`) serves."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
+
+TERMINAL = ("COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _info(args: argparse.Namespace) -> StackInfo:
+    try:
+        return StackInfo.load(args.state_dir)
+    except StackNotRunning as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _use_database(info: StackInfo) -> None:
+    from invoice_pipeline import config
+    from invoice_pipeline.adapters import db
+
+    os.environ["DATABASE_URL"] = info.database_url
+    config.reset()
+    db.close()
+
+
+def _rows(sql: str, **params: Any) -> list[dict[str, Any]]:
+    from invoice_pipeline.adapters import db
+
+    with db.transaction() as con:
+        return db.rows(con, sql, **params)
+
+
+def _find_document(ref: str) -> dict[str, Any]:
+    """A document by id, id prefix (as `status` prints it) or object key."""
+    ref = ref.strip()
+    found = _rows("SELECT * FROM documents WHERE id::text LIKE :p || '%' OR object_key = :k OR object_key = :ik"
+                  " ORDER BY created_at DESC LIMIT 2", p=ref.lower(), k=ref, ik=f"incoming/{ref}")
+    if not found:
+        raise CommandError(f"no document matches {ref!r} (use an id from `invoices status`)")
+    if len(found) > 1 and not str(found[0]["id"]).startswith(ref.lower()):
+        raise CommandError(f"{ref!r} matches several documents: give more of the id")
+    return found[0]
+
+
+def table(rows: list[dict[str, Any]], cols: list[str], max_width: int = 40) -> str:
+    cells = [["-" if r.get(c) is None else str(r.get(c)) for c in cols] for r in rows]
+    widths = [min(max_width, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(cols)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v[:w].ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return "\n".join([line(cols), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def results_rows(document_ids: list[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """One row per invoice (or per document without invoices): what `run`, `submit` and `status` print."""
+    where = "WHERE d.id = ANY(CAST(:ids AS uuid[]))" if document_ids else ""
+    params: dict[str, Any] = {"ids": document_ids} if document_ids else {}
+    rows = _rows(
+        "SELECT d.id, d.object_key, d.status, d.error_code, i.invoice_number, i.vendor_name, i.invoice_date,"
+        " i.total, i.currency, i.issues, (SELECT count(*) FROM line_items li WHERE li.invoice_id = i.id) AS items"
+        f" FROM documents d LEFT JOIN invoices i ON i.document_id = d.id {where}"
+        f" ORDER BY d.created_at DESC, i.seq LIMIT {int(limit)}", **params)
+    out = []
+    for r in rows:
+        issues = ", ".join(sorted({i["code"] for i in (r["issues"] or [])}))
+        out.append({"id": str(r["id"])[:8], "file": r["object_key"].removeprefix("incoming/"), "status": r["status"],
+                    "invoice": r["invoice_number"], "vendor": r["vendor_name"], "date": r["invoice_date"],
+                    "total": r["total"], "cur": r["currency"], "items": r["items"] if r["invoice_number"] or
+                    r["total"] is not None or r["items"] else None,
+                    "issues / error": r["error_code"] or issues or None})
+    return out
+
+
+RESULT_COLUMNS = ["id", "file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"]
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} done  "
+                     f"{time.monotonic() - started:5.1f}s")
+    sys.stderr.flush()
+    if done == total:
+        sys.stderr.write("\n")
+
+
+def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) -> list[str]:
+    """Upload files to incoming/ and wait until each has reached a final status; returns document ids."""
+    s3 = info.client("s3")
+    pending: dict[tuple[str, str], Path] = {}
+    for path in files:
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        key = f"incoming/{path.name}"
+        with path.open("rb") as body:
+            put = s3.put_object(Bucket=info.ingest_bucket, Key=key, Body=body)
+        version = put.get("VersionId") if put.get("VersionId") not in (None, "null") else put["ETag"].strip('"')
+        pending[(key, version)] = path
+    started, done_ids, total = time.monotonic(), [], len(pending)
+    _progress(0, total, started)
+    while pending and time.monotonic() - started < timeout:
+        for (key, version) in list(pending):
+            rows = _rows("SELECT id, status FROM documents WHERE bucket = :b AND object_key = :k"
+                         " AND object_version = :v", b=info.ingest_bucket, k=key, v=version)
+            if rows and rows[0]["status"] in TERMINAL:
+                done_ids.append(str(rows[0]["id"]))
+                del pending[(key, version)]
+                _progress(total - len(pending), total, started)
+        time.sleep(0.3)
+    if pending:
+        raise CommandError(f"{len(pending)} file(s) not finished after {timeout:.0f}s: "
+                           + ", ".join(str(p) for p in pending.values()))
+    return done_ids
+
+
+# --- commands -----------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from invoice_local.stack import up
+
+    running = up(state_dir=args.state_dir, port=args.port, deploy=args.deploy, api_port=args.api_port)
+    running.wait()
+    print("local stack stopped")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """make run: start the stack, process the generated samples, print the results, keep serving."""
+    from invoice_local import samples
+    from invoice_local.stack import up
+
+    t0 = time.monotonic()
+    running = up(state_dir=args.state_dir, port=args.port, deploy=args.deploy, api_port=args.api_port)
+    try:
+        sample_dir = args.state_dir / "samples"
+        files = [p for p in samples.generate(sample_dir) if p.suffix != ".jsonl"]
+        print(f"samples    {len(files)} generated invoices in {sample_dir}")
+        _use_database(running.info)
+        ids = submit_files(running.info, files)
+        first = _rows("SELECT min(updated_at) - min(created_at) AS first FROM documents"
+                      " WHERE id = ANY(CAST(:ids AS uuid[]))", ids=ids)[0]["first"]
+        print()
+        print(table(results_rows(ids), RESULT_COLUMNS))
+        peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        print(f"\n{len(ids)} documents in {time.monotonic() - t0:.1f}s from start "
+              f"(first result {first.total_seconds():.1f}s after its upload); peak memory {peak_mb:.0f} MB")
+        print("Try: invoices status | invoices show ID | invoices trace ID | invoices submit FILE...")
+        if args.exit:
+            return 0
+        print("Serving until Ctrl-C.")
+        running.wait()
+        return 0
+    finally:
+        running.stop()
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    info = _info(args)
+    _use_database(info)
+    ids = submit_files(info, [Path(f) for f in args.files], timeout=args.timeout)
+    print(table(results_rows(ids), RESULT_COLUMNS))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _use_database(_info(args))
+    rows = results_rows(limit=args.limit)
+    print(table(rows, RESULT_COLUMNS) if rows else "no documents yet")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    _use_database(_info(args))
+    from invoice_pipeline.adapters import repository
+
+    doc = _find_document(args.id)
+    print(f"document {doc['id']}  {doc['object_key']}  {doc['status']}")
+    if doc["error_code"]:
+        print(f"error    {doc['error_code']}: {doc['error_message']}")
+    if doc["duplicate_of"]:
+        print(f"duplicate of {doc['duplicate_of']}")
+    for inv in repository.invoices_for(doc["id"]):
+        print()
+        fields = [("invoice", inv["invoice_number"]), ("vendor", inv["vendor_name"]),
+                  ("vendor tax id", inv["vendor_tax_id"]), ("customer", inv["customer_name"]),
+                  ("date", inv["invoice_date"]), ("due", inv["due_date"]), ("po", inv["po_number"]),
+                  ("currency", inv["currency"]), ("subtotal", inv["subtotal"]), ("tax", inv["tax"]),
+                  ("discount", inv["discount"]), ("total", inv["total"]), ("amount due", inv["amount_due"]),
+                  ("validation", inv["validation_status"])]
+        for label, value in fields:
+            if value is not None:
+                print(f"  {label:<14} {value}")
+        items = [{"#": li["position"] + 1, "description": (li["description"] or "").replace("\n", " "),
+                  "qty": li["quantity"], "unit price": li["unit_price"], "amount": li["amount"]}
+                 for li in inv["line_items"]]
+        if items:
+            print()
+            print(table(items, ["#", "description", "qty", "unit price", "amount"], max_width=50))
+        for issue in inv["issues"]:
+            print(f"  ! {issue['severity']:<7} {issue['code']}: {issue['message']}")
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from invoice_local import trace
+
+    info = _info(args)
+    _use_database(info)
+    doc = _find_document(args.id)
+    if not doc["execution_arn"]:
+        raise CommandError(f"document {doc['id']} has no execution yet")
+    execution, events = trace.fetch(info.client("stepfunctions"), doc["execution_arn"])
+    print(trace.render(execution, events, show_io=args.io, color=sys.stdout.isatty() and not args.no_color))
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    info = _info(args)
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(info.pid, 0)
+        except ProcessLookupError:
+            print("local stack stopped")
+            return 0
+        time.sleep(0.2)
+    raise CommandError(f"the stack (pid {info.pid}) did not stop within 30 s")
+
+
+def register(commands: Any) -> None:
+    """Add the local-stack commands to the `invoices` argument parser."""
+    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help=argparse.SUPPRESS)
+        p.set_defaults(handler=handler)
+        return p
+
+    for name, handler, help_text in (("up", cmd_up, "start the local stack and serve until Ctrl-C"),
+                                     ("run", cmd_run, "start the stack, process the sample invoices, print the "
+                                                      "results and keep serving (make run)")):
+        p = add(name, handler, help_text)
+        p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"emulation port (default {DEFAULT_PORT})")
+        p.add_argument("--deploy", choices=["auto", "terraform", "boto3"], default="auto",
+                       help="how to create the AWS resources (default: terraform when installed)")
+        p.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="local API and web page port")
+        if name == "run":
+            p.add_argument("--exit", action="store_true", help="stop after printing the results")
+    p = add("submit", cmd_submit, "upload invoices to the running stack and wait for their results")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--timeout", type=float, default=900)
+    p = add("status", cmd_status, "list the latest documents and their status")
+    p.add_argument("--limit", type=int, default=50)
+    p = add("show", cmd_show, "show a document's invoice(s) as a table")
+    p.add_argument("id", help="document id (or its first characters) or file name")
+    p = add("trace", cmd_trace, "the document's execution history, as the Step Functions console shows it")
+    p.add_argument("id", help="document id (or its first characters) or file name")
+    p.add_argument("--io", action="store_true", help="show each state's input and output")
+    p.add_argument("--no-color", action="store_true")
+    add("down", cmd_down, "stop the running local stack")
+
+
+__all__ = ["CommandError", "register", "table"]

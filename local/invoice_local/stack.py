@@ -1,0 +1,257 @@
+"""The local stack: Postgres, the AWS emulation with the pipeline deployed in it, the local OCR engine in
+place of Textract, and a watched drop folder — all in one process, on 127.0.0.1 only.
+
+`up()` starts it and writes `<state dir>/stack.json`, which the other commands (submit, status, trace, ...)
+read to reach the running stack from another shell. Stopping the process (Ctrl-C, SIGTERM, `invoices down`)
+stops everything it started: the emulation's threads die with it and Postgres' supervisor follows its owner.
+
+The emulation keeps its state in memory, so every `up` deploys afresh; Postgres keeps its data directory
+(`<state dir>/pgdata`), so documents and invoices survive restarts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_STATE_DIR = REPO / ".local"
+DEFAULT_PORT = 4599
+DEFAULT_API_PORT = 8080
+REGION = "us-east-1"
+log = logging.getLogger("invoice_local.stack")
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    endpoint: str
+    region: str
+    database_url: str
+    ingest_bucket: str
+    results_bucket: str
+    state_machine_arn: str
+    drop_folder: str
+    pid: int
+    deployed_with: str
+    postgres: str
+    api_url: str
+    api_token: str
+
+    @classmethod
+    def load(cls, state_dir: Path = DEFAULT_STATE_DIR) -> StackInfo:
+        path = state_dir / "stack.json"
+        if not path.exists():
+            raise StackNotRunning(f"no local stack: {path} does not exist. Start one with `invoices up`.")
+        info = cls(**json.loads(path.read_text()))
+        if not _alive(info.pid):
+            raise StackNotRunning(f"the local stack (pid {info.pid}) is not running. Start it with `invoices up`.")
+        return info
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+
+class StackNotRunning(RuntimeError):
+    pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _local_environment() -> None:
+    """What a Lambda process in AWS gets from its runtime, and fake credentials for the emulation."""
+    for var, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
+                       ("AWS_DEFAULT_REGION", REGION), ("AWS_REGION", REGION),
+                       ("POWERTOOLS_TRACE_DISABLED", "true"),
+                       # EMF metric lines are for CloudWatch; on a terminal they bury everything else
+                       ("POWERTOOLS_METRICS_DISABLED", "true")):
+        os.environ.setdefault(var, value)
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _deploy_terraform(state_dir: Path, endpoint: str, database_url: str) -> dict[str, str]:
+    import subprocess
+    import sys
+
+    from invoice_local import terraform
+
+    # Terraform hashes the code package and layer even here (the functions then run in-process); the first
+    # build downloads the layer's wheels from PyPI, later ones come from build/cache.
+    subprocess.run([sys.executable, str(REPO / "functions" / "build_package.py")], check=True,
+                   stdout=subprocess.DEVNULL)
+    # Handlers log at WARNING on the terminal; `invoices trace` shows the flow of each document.
+    outputs = terraform.apply(state_dir, {"local_endpoint": endpoint, "database_url": database_url,
+                                          "log_level": os.environ.get("INVOICES_LOG_LEVEL", "WARNING")})
+    return {"ingest_bucket": outputs["ingest_bucket"], "results_bucket": outputs["results_bucket"],
+            "state_machine_arn": outputs["state_machine_arn"]}
+
+
+def _deploy_boto3(database_url: str) -> dict[str, str]:
+    from invoice_local.sandbox import deploy
+
+    stack = deploy(database_url, name="invoices-local", analysis_timeout_seconds=900, log_level="WARNING")
+    return {"ingest_bucket": stack.ingest_bucket, "results_bucket": stack.results_bucket,
+            "state_machine_arn": stack.state_machine_arn}
+
+
+class DropFolderWatcher(threading.Thread):
+    """Uploads every file that appears (or changes) in the drop folder to incoming/ in the ingest bucket.
+    Polling, not inotify: it works the same on every OS and a second of latency is fine for invoices."""
+
+    def __init__(self, folder: Path, upload: Callable[[Path], None], interval: float = 1.0) -> None:
+        super().__init__(name="drop-folder", daemon=True)
+        self.folder, self.upload, self.interval = folder, upload, interval
+        self.seen: dict[str, tuple[int, int]] = {}
+        self.stopping = threading.Event()
+
+    def scan(self) -> list[Path]:
+        uploaded = []
+        for path in sorted(self.folder.iterdir()):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            stat = path.stat()
+            signature = (stat.st_size, stat.st_mtime_ns)
+            if self.seen.get(path.name) == signature:
+                continue
+            # A file still being written changes between two scans: wait until it stands still.
+            if time.time() - stat.st_mtime < self.interval:
+                continue
+            self.seen[path.name] = signature
+            try:
+                self.upload(path)
+                uploaded.append(path)
+            except Exception:  # noqa: BLE001 - one bad file must not stop the watcher
+                log.exception("upload of %s failed", path)
+        return uploaded
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self.scan()
+
+
+@dataclass
+class RunningStack:
+    info: StackInfo
+    state_dir: Path
+    _stoppers: list[Callable[[], None]]
+
+    def stop(self) -> None:
+        while self._stoppers:
+            try:
+                self._stoppers.pop()()
+            except Exception:  # noqa: BLE001 - stop everything else even if one part fails
+                log.exception("stopping a part of the local stack failed")
+        (self.state_dir / "stack.json").unlink(missing_ok=True)
+
+    def wait(self) -> None:
+        """Block until SIGINT/SIGTERM, then stop everything."""
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+
+def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, deploy: str = "auto",
+       engine: Any = None, drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
+       say: Callable[[str], None] = print) -> RunningStack:
+    """Start the whole local stack in this process. `deploy`: "terraform", "boto3" (the same resources
+    created with boto3, for machines without terraform) or "auto" (terraform when available)."""
+    from invoice_pipeline import config
+    from invoice_pipeline.adapters import aws, db
+
+    from invoice_local.emulation import lambda_runner, server
+    from invoice_local.emulation import textract as standin
+    from invoice_local.postgres import ensure_database, start_postgres
+
+    _local_environment()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stoppers: list[Callable[[], None]] = []
+    try:
+        t0 = time.monotonic()
+        pg = start_postgres(state_dir / "pgdata")
+        stoppers.append(pg.stop)
+        database_url = ensure_database(pg, "invoices")
+        os.environ["DATABASE_URL"] = database_url
+        config.reset()
+        db.close()
+        db.migrate()
+        say(f"postgres   {pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
+            f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}")
+
+        t0 = time.monotonic()
+        emu = server.start(port)
+        stoppers.append(emu.stop)
+        aws.reset()
+        lambda_runner.on_environment_change(config.reset)
+        if engine is None:
+            from invoice_local.engine import LocalExpenseEngine
+
+            engine = LocalExpenseEngine()
+        standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
+        say(f"emulation  AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
+
+        method = deploy
+        if method == "auto":
+            from invoice_local import terraform
+
+            try:
+                terraform.binary()
+                method = "terraform"
+            except terraform.TerraformUnavailable as exc:
+                say(f"terraform  not available ({exc}); deploying the same resources with boto3")
+                method = "boto3"
+        resources = (_deploy_terraform(state_dir, emu.endpoint, database_url) if method == "terraform"
+                     else _deploy_boto3(database_url))
+        say(f"deployed   with {method} in {time.monotonic() - t0:.1f}s: {resources['state_machine_arn']}")
+
+        from invoice_local.api_server import ApiServer
+
+        api = ApiServer(port=api_port, environment={
+            "INGEST_BUCKET": resources["ingest_bucket"], "RESULTS_BUCKET": resources["results_bucket"],
+            "STATE_MACHINE_ARN": resources["state_machine_arn"], "DATABASE_URL": database_url}).start()
+        stoppers.append(api.stop)
+        say(f"api        {api.url}  (web page: {api.url}/#token={api.token})")
+
+        folder = drop_folder or state_dir / "drop"
+        folder.mkdir(parents=True, exist_ok=True)
+        info = StackInfo(endpoint=emu.endpoint, region=REGION, database_url=database_url,
+                         drop_folder=str(folder), pid=os.getpid(), deployed_with=method,
+                         postgres=pg.provider, api_url=api.url, api_token=api.token, **resources)
+        s3 = info.client("s3")
+        watcher = DropFolderWatcher(folder, lambda p: s3.upload_file(str(p), info.ingest_bucket,
+                                                                      f"incoming/{p.name}"))
+        watcher.start()
+        stoppers.append(watcher.stopping.set)
+        stack_file = state_dir / "stack.json"
+        stack_file.write_text(json.dumps(asdict(info), indent=2))
+        stack_file.chmod(0o600)  # it holds the API token and the database URL
+        say(f"drop files into {folder} (or `invoices submit FILE...`); Ctrl-C to stop")
+        return RunningStack(info=info, state_dir=state_dir, _stoppers=stoppers)
+    except BaseException:
+        for stop in reversed(stoppers):
+            with contextlib.suppress(Exception):  # the original error is the one worth seeing
+                stop()
+        raise

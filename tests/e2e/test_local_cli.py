@@ -1,0 +1,94 @@
+"""Local mode as a person uses it: `invoices up` in one process, `invoices submit / status / show / trace`
+from another shell, on generated sample documents through the local OCR engine (no recorded responses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from invoice_local import samples
+from invoice_local.emulation.server import free_port
+
+INVOICES = [sys.executable, "-m", "invoice_local.cli"]
+
+
+@pytest.fixture(scope="module")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # Postgres runs as an unprivileged user when we are root: its data directory must be reachable by it.
+    state = Path(os.environ.get("TMPDIR", "/tmp")) / f"invoices-e2e-{os.getpid()}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([*INVOICES, "up", "--state-dir", str(state), "--port", str(free_port()),
+                             "--api-port", str(free_port())], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 400  # terraform apply against the emulation takes a minute or two
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail("invoices up exited:\n" + "".join(lines))
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                break
+        else:
+            pytest.fail("invoices up did not come up:\n" + "".join(lines))
+        assert (state / "stack.json").exists()
+        yield state
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert not (state / "stack.json").exists(), "stack.json left behind after a clean stop"
+    info_pid = proc.pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(info_pid, 0)
+
+
+def run_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*INVOICES, *args, "--state-dir", str(state)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_submit_digital_scanned_and_broken(stack_dir: Path, tmp_path: Path) -> None:
+    files = samples.generate(tmp_path / "samples")
+    labels = {json.loads(line)["file"]: json.loads(line)
+              for line in (tmp_path / "samples" / "labels.jsonl").read_text().splitlines()}
+    digital = next(p for p in files if p.name == "en-gb-invoice.pdf")
+    scanned = next(p for p in files if p.suffix == ".jpg")
+    broken = next(p for p in files if p.name == samples.BROKEN)
+
+    out = run_cli(stack_dir, "submit", str(digital), str(scanned), str(broken))
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[1]: line for line in out.stdout.splitlines()[2:] if line.strip()}
+    for doc in (digital, scanned):
+        line = rows[doc.name]
+        assert ("COMPLETED" in line) or ("NEEDS_REVIEW" in line), line
+        assert labels[doc.name]["total"] in line, (labels[doc.name]["total"], line)
+    assert "FAILED" in rows[broken.name] and "CorruptDocument" in rows[broken.name]
+
+    doc_id = rows[broken.name].split()[0]
+    trace = run_cli(stack_dir, "trace", doc_id, "--no-color")
+    assert trace.returncode == 0, trace.stderr
+    assert "FAILED" in trace.stdout.splitlines()[0]
+    assert "Error: CorruptDocument" in trace.stdout
+    assert " Register " in trace.stdout and "Caught error" in trace.stdout
+
+    show = run_cli(stack_dir, "show", rows[digital.name].split()[0])
+    assert show.returncode == 0 and labels[digital.name]["invoice_number"] in show.stdout
+
+    status = run_cli(stack_dir, "status")
+    assert status.returncode == 0 and all(p.name in status.stdout for p in (digital, scanned, broken))
+
+    missing = run_cli(stack_dir, "show", "ffffffff")
+    assert missing.returncode == 2 and "no document matches" in missing.stderr
