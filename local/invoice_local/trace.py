@@ -57,7 +57,7 @@ def state_runs(events: list[dict[str, Any]]) -> list[StateRun]:
             if current.status in ("Failed", "TimedOut"):
                 current.status = "Retrying"
         elif current is not None and kind.endswith(("Failed", "TimedOut")) and kind != "ExecutionFailed":
-            details = next((v for k, v in ev.items() if k.endswith("EventDetails")), {}) or {}
+            details: dict[str, Any] = next((v for k, v in ev.items() if k.endswith("EventDetails")), {}) or {}
             current.error, current.cause = details.get("error"), details.get("cause")
             current.status = "TimedOut" if kind.endswith("TimedOut") else "Failed"
             current.retries.append(str(current.error))

@@ -1,9 +1,10 @@
 """Bucket policy statements whose Condition does not match no longer deny everything.
 
 moto evaluates a bucket policy on every S3 call without any request context, knows only the StringEquals
-operator and treats every other condition (Bool, Arn*, ...) as met. So the standard TLS-only statement (Deny s3:* when aws:SecureTransport is
-false) denies every request and a Terraform-deployed bucket cannot be written to; and when a condition is
-not met moto answers DENIED, for an Allow too, where IAM says the statement simply does not apply.
+operator and treats every other condition (Bool, Arn*, ...) as met. So the standard TLS-only statement
+(Deny s3:* when aws:SecureTransport is false) denies every request and a Terraform-deployed bucket cannot be
+written to; and when a condition is not met moto answers DENIED, for an Allow too, where IAM says the
+statement simply does not apply.
 
 We evaluate with a context that says aws:SecureTransport = true: the emulation listens on loopback only,
 where nothing travels over a network, which is what the TLS-only rule protects against. And an unmet
