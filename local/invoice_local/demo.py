@@ -12,7 +12,6 @@ import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "textract"
 SAMPLES = {  # document in the data set -> its recorded response pages
@@ -20,14 +19,6 @@ SAMPLES = {  # document in the data set -> its recorded response pages
     "receipt.jpg": ["receipt.analyze_expense.json"],
     "receipt_no_summary.png": ["receipt_no_summary.analyze_expense.json"],
 }
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    cols = ["file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"]
-    cells = [[str(r.get(c) if r.get(c) is not None else "-") for c in cols] for r in rows]
-    widths = [min(32, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(cols)]
-    line = lambda vals: "  ".join(v[:w].ljust(w) for v, w in zip(vals, widths, strict=True))  # noqa: E731
-    return "\n".join([line(cols), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
 def run(data_dir: Path = DEFAULT_DATA) -> int:
@@ -86,7 +77,10 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
                     "items": len(inv.get("line_items", [])) if inv else None,
                     "issues / error": doc.error_code or ", ".join(issues) or None,
                 })
-        print(_table(rows))
+        from invoice_local.commands import table
+
+        print(table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"],
+                    max_width=32))
         print(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. "
               "Each document's execution history is in the emulation; see README for the flow.")
         db.close()
