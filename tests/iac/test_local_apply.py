@@ -8,6 +8,7 @@ states:ValidateStateMachineDefinition and states:ListStateMachineVersions (serve
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,11 +30,18 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture(scope="module")
 def emulation() -> Iterator[server.EmulationServer]:
+    # The functions run in this process and the runner applies their environment (DATABASE_URL of this
+    # module's throwaway Postgres among it) to os.environ: give later tests the environment back.
+    saved = dict(os.environ)
     emu = server.start()
     try:
         yield emu
     finally:
         emu.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        config.reset()
+        db.close()
         aws.reset()
 
 
@@ -104,8 +112,6 @@ def test_resources_exist_and_are_wired(applied: dict[str, Any], emulation: serve
 
 def test_an_invoice_goes_through_what_terraform_deployed(applied: dict[str, Any], database: str,
                                                          emulation: server.EmulationServer) -> None:
-    import os
-
     os.environ["DATABASE_URL"] = database
     config.reset()
     db.close()
