@@ -22,20 +22,35 @@ class TerraformUnavailable(RuntimeError):
     """terraform, or the offline provider mirror it needs, is not on this machine."""
 
 
+MIRROR = Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
+PROVIDER = "registry.terraform.io/hashicorp/aws"
+
+
 def binary() -> str:
+    """The terraform binary, if it can work here: on PATH, with the AWS provider in the offline mirror
+    (this machine has no registry access). Raises TerraformUnavailable saying what is missing."""
     found = shutil.which("terraform")
     if not found:
         raise TerraformUnavailable(
-            "terraform is not on PATH. Install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install) "
+            "terraform is not on PATH. Install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install) "
             "and the hashicorp/aws provider mirror, or run local mode with --deploy boto3."
         )
+    if not (MIRROR / PROVIDER).is_dir():
+        raise TerraformUnavailable(f"no hashicorp/aws provider in the mirror {MIRROR} (set TF_PLUGIN_MIRROR)")
     return found
+
+
+def _cli_config(state_dir: Path) -> Path:
+    """offline.tfrc names /opt/tf-plugins; write a copy naming the mirror actually used."""
+    rc = state_dir / "offline.tfrc"
+    rc.write_text(CLI_CONFIG.read_text().replace('"/opt/tf-plugins"', json.dumps(str(MIRROR))))
+    return rc
 
 
 def _env(state_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
-        "TF_CLI_CONFIG_FILE": str(CLI_CONFIG),
+        "TF_CLI_CONFIG_FILE": str(_cli_config(state_dir)),
         "TF_DATA_DIR": str(state_dir / "terraform-data"),
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
