@@ -66,7 +66,7 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
     }
 
 
-def _already_registered(doc: repository.Document, src: S3Source, execution_arn: str) -> dict[str, Any] | None:
+def _already_registered(doc: repository.Document, src: S3Source, execution_arn: str) -> dict[str, Any]:
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
     if doc.execution_arn == execution_arn and doc.status == "RECEIVED":
@@ -98,9 +98,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     existing = repository.find_by_source(src.bucket, src.key, src.version)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
     if existing is not None and reprocess is None:
-        result = _already_registered(existing, src, execution_arn)
-        if result is not None:
-            return result
+        return _already_registered(existing, src, execution_arn)
 
     size = int(_head(src)["ContentLength"])
     if size == 0:
@@ -123,9 +121,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     logger.set_correlation_id(str(reg.document.id))
     if reg.outcome == "existing":
-        result = _already_registered(reg.document, src, execution_arn)
-        assert result is not None
-        return result
+        return _already_registered(reg.document, src, execution_arn)
     if reg.outcome == "duplicate":
         count("DuplicateDocument")
         logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
