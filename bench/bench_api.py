@@ -132,7 +132,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     from invoice_local.api_server import LocalContext, build_event
     from invoice_local.postgres import create_database, start_postgres
-    from invoice_pipeline import config
     from invoice_pipeline.adapters import db, queries
     from invoice_pipeline.adapters.dburl import connect_kwargs
     from pg8000.native import Connection
@@ -142,7 +141,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pg = stack.enter_context(start_postgres())
             os.environ["DATABASE_URL"] = create_database(pg, f"bench_{uuid.uuid4().hex[:8]}")
             print(f"Postgres: {pg.provider} {pg.version or ''} (throwaway)")
-        config.reset()
         db.migrate()
         started = time.monotonic()
         seed(args.documents)

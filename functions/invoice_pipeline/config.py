@@ -58,6 +58,3 @@ def settings() -> Settings:
         aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION"),
     )
 
-
-def reset() -> None:
-    """Kept for callers that changed the environment: settings are never cached, so nothing to forget."""

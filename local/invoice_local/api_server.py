@@ -181,10 +181,8 @@ class ApiServer:
                             ("POWERTOOLS_TRACE_DISABLED", "true")):
             os.environ.setdefault(name, value)
         if handler is None:
-            from invoice_pipeline import config
             from invoice_pipeline.adapters import aws
 
-            config.reset()
             aws.reset()
             from invoice_pipeline.handlers.api import handler as api_handler
 

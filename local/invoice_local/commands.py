@@ -31,11 +31,9 @@ def _info(args: argparse.Namespace) -> StackInfo:
 
 
 def _use_database(info: StackInfo) -> None:
-    from invoice_pipeline import config
     from invoice_pipeline.adapters import db
 
     os.environ["DATABASE_URL"] = info.database_url
-    config.reset()
     db.close()
 
 

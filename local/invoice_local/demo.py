@@ -22,11 +22,10 @@ SAMPLES = {  # document in the data set -> its recorded response pages
 
 
 def run(data_dir: Path = DEFAULT_DATA) -> int:
-    from invoice_pipeline import config
     from invoice_pipeline.adapters import aws, db, repository
     from moto import mock_aws
 
-    from invoice_local.emulation import install, lambda_runner
+    from invoice_local.emulation import install
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import create_database, start_postgres
     from invoice_local.sandbox import deploy
@@ -45,10 +44,8 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
     with ExitStack() as stack:
         pg = stack.enter_context(start_postgres())
         os.environ["DATABASE_URL"] = create_database(pg, f"demo_{uuid.uuid4().hex[:8]}")
-        config.reset()
         db.migrate()
         install()
-        lambda_runner.on_environment_change(config.reset)
         stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         aws.reset()
         engine = standin.RecordedResponses()

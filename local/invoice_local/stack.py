@@ -179,10 +179,9 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
        say: Callable[[str], None] = print) -> RunningStack:
     """Start the whole local stack in this process. `deploy`: "terraform", "boto3" (the same resources
     created with boto3, for machines without terraform) or "auto" (terraform when available)."""
-    from invoice_pipeline import config
     from invoice_pipeline.adapters import aws, db
 
-    from invoice_local.emulation import lambda_runner, server
+    from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
 
@@ -195,7 +194,6 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         stoppers.append(pg.stop)
         database_url = ensure_database(pg, "invoices")
         os.environ["DATABASE_URL"] = database_url
-        config.reset()
         db.close()
         db.migrate()
         say(f"postgres   {pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
@@ -205,7 +203,6 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         emu = server.start(port)
         stoppers.append(emu.stop)
         aws.reset()
-        lambda_runner.on_environment_change(config.reset)
         if engine is None:
             from invoice_local.engine import LocalExpenseEngine
 

@@ -207,11 +207,10 @@ def local_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     pages = [json.loads(require(TEXTRACT_DIR / RESPONSE).read_text())]
 
     from invoice_local.api_server import ApiServer
-    from invoice_local.emulation import lambda_runner, server
+    from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import create_database, start_postgres
     from invoice_local.sandbox import deploy
-    from invoice_pipeline import config
     from invoice_pipeline.adapters import aws, db
 
     saved = dict(os.environ)
@@ -222,11 +221,9 @@ def local_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
         with start_postgres() as pg, server.start() as emulation:
             url = create_database(pg, f"e2e_{uuid.uuid4().hex[:8]}")
             os.environ["DATABASE_URL"] = url
-            config.reset()
             aws.reset()
             db.close()
             db.migrate()
-            lambda_runner.on_environment_change(config.reset)
             engine = standin.RecordedResponses()
             engine.add(content, pages)
             # Textract "takes" a few seconds, so that the live list has an in-progress status to show first.
@@ -240,7 +237,6 @@ def local_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        config.reset()
         aws.reset()
 
 

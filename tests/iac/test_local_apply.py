@@ -19,7 +19,6 @@ from invoice_local import asl
 from invoice_local.emulation import server
 from invoice_local.emulation import textract as standin
 from invoice_local.postgres import create_database, start_postgres
-from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, db, repository
 
 from tests.iac.conftest import Terraform
@@ -40,7 +39,6 @@ def emulation() -> Iterator[server.EmulationServer]:
         emu.stop()
         os.environ.clear()
         os.environ.update(saved)
-        config.reset()
         db.close()
         aws.reset()
 
@@ -113,7 +111,6 @@ def test_resources_exist_and_are_wired(applied: dict[str, Any], emulation: serve
 def test_an_invoice_goes_through_what_terraform_deployed(applied: dict[str, Any], database: str,
                                                          emulation: server.EmulationServer) -> None:
     os.environ["DATABASE_URL"] = database
-    config.reset()
     db.close()
     db.migrate()
     aws.reset()

@@ -13,7 +13,6 @@ from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as textract_standin
 from invoice_local.postgres import create_database, start_postgres
 from invoice_local.sandbox import REGION, Stack, deploy
-from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, db
 from moto import mock_aws
 
@@ -32,7 +31,6 @@ def database_url(postgres: object) -> Iterator[str]:
     url = create_database(postgres, f"it_{uuid.uuid4().hex[:8]}")
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
-    config.reset()
     db.close()
     db.migrate()
     yield url
@@ -41,7 +39,6 @@ def database_url(postgres: object) -> Iterator[str]:
         os.environ.pop("DATABASE_URL", None)
     else:
         os.environ["DATABASE_URL"] = previous
-    config.reset()
 
 
 @pytest.fixture
@@ -60,7 +57,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     install_emulation()
-    lambda_runner.on_environment_change(config.reset)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         aws.reset()
         yield

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from invoice_pipeline import config
 from invoice_pipeline.adapters import queries
 from openpyxl import load_workbook
 
@@ -98,7 +97,6 @@ def test_export_batches_walk_every_invoice_once(api: str) -> None:
 def results_bucket(api: str, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> str:
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="invoices-test-results")
     monkeypatch.setenv("EXPORT_INLINE_MAX_BYTES", "300")  # so that a handful of rows is "too big"
-    config.reset()
     return "invoices-test-results"
 
 
@@ -116,7 +114,6 @@ def test_a_large_export_goes_to_s3_behind_a_303(results_bucket: str, monkeypatch
     stored = boto3.client("s3", region_name="us-east-1").get_object(Bucket=results_bucket, Key=key)["Body"].read()
     assert link["size_bytes"] == len(stored)
     monkeypatch.setenv("EXPORT_INLINE_MAX_BYTES", "5000000")
-    config.reset()
     assert stored == call("GET", "/invoices/export").content  # the same file, only delivered differently
 
 

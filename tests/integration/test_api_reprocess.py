@@ -11,7 +11,6 @@ import pytest
 from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
 from invoice_local.sandbox import Stack
-from invoice_pipeline import config
 from invoice_pipeline.adapters import repository
 from invoice_pipeline.schemas import validate_definition
 
@@ -30,7 +29,6 @@ def api_stack(stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     monkeypatch.setenv("INGEST_BUCKET", stack.ingest_bucket)
     monkeypatch.setenv("RESULTS_BUCKET", stack.results_bucket)
     monkeypatch.setenv("STATE_MACHINE_ARN", stack.state_machine_arn)
-    config.reset()
     return stack
 
 

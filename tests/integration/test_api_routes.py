@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 import pytest
 from invoice_local.api_server import LocalContext, build_event
-from invoice_pipeline import config
 from invoice_pipeline.adapters import db, repository
 from invoice_pipeline.api import cursor
 
@@ -126,9 +125,7 @@ def api_fixture(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "invoice-pipeline")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "InvoicePipeline")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    config.reset()
     yield clean_db  # type: ignore[misc]
-    config.reset()
 
 
 def ids(reply: Reply) -> list[str]:
@@ -414,7 +411,6 @@ def test_upload_ticket_is_a_presigned_post_under_incoming(api: str) -> None:
 
 def test_upload_over_the_limit_is_413(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPLOAD_MAX_BYTES", "1000")
-    config.reset()
     png = {"filename": "a.png", "content_type": "image/png"}
     reply = call("POST", "/documents", body={**png, "size": 1001})
     assert (reply.status, reply.code) == (413, "PAYLOAD_TOO_LARGE")
@@ -454,7 +450,6 @@ def test_oversized_requests_are_413(api: str) -> None:
 
 def test_missing_settings_are_503_not_configured(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INGEST_BUCKET", "")
-    config.reset()
     reply = call("POST", "/documents", body={"filename": "a.pdf", "content_type": "application/pdf", "size": 1})
     assert (reply.status, reply.code) == (503, "NOT_CONFIGURED")
 
@@ -470,7 +465,6 @@ def test_unknown_route_is_404_and_wrong_method_is_405(api: str) -> None:
 
 def test_database_down_is_503_not_500(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:x@127.0.0.1:1/none?sslmode=disable")
-    config.reset()
     db.close()
     try:
         for method, path in (("GET", "/health"), ("GET", "/documents"), ("GET", f"/documents/{uuid.uuid4()}")):
@@ -479,7 +473,6 @@ def test_database_down_is_503_not_500(api: str, monkeypatch: pytest.MonkeyPatch)
             assert reply.headers["retry-after"] == "5"
     finally:
         monkeypatch.undo()
-        config.reset()
         db.close()
 
 

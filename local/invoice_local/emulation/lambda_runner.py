@@ -8,8 +8,8 @@ same shape as AWS's ({"errorType": <class name>, "errorMessage", "stackTrace"}),
 errors by name exactly as in AWS.
 
 Handlers share this process's os.environ and module state. The pipeline's functions all take the same
-settings, so applying each function's environment before its call is faithful for them; callbacks registered
-with `on_environment_change` drop module caches when a value does change."""
+settings, so applying each function's environment before its call is faithful for them; the handlers read
+their settings on every call, so a changed value is never shadowed by a cache."""
 
 from __future__ import annotations
 
@@ -27,15 +27,9 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 _env_lock = threading.RLock()
-_env_hooks: list[Callable[[], None]] = []
 _original: Any = None
 # The latest calls (function, event, result or error type), for tests and debugging; bounded for long runs.
 invocations: deque[dict[str, Any]] = deque(maxlen=2000)
-
-
-def on_environment_change(hook: Callable[[], None]) -> None:
-    if hook not in _env_hooks:
-        _env_hooks.append(hook)
 
 
 class LambdaContext:
@@ -60,8 +54,6 @@ def _apply_environment(variables: dict[str, str]) -> None:
         changed = {k: v for k, v in variables.items() if os.environ.get(k) != v}
         if changed:
             os.environ.update(changed)
-            for hook in _env_hooks:
-                hook()
 
 
 def _runtime_environment(fn: LambdaFunction) -> dict[str, str]:
