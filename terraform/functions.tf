@@ -27,7 +27,7 @@ resource "aws_lambda_function" "fn" {
   function_name = local.function_names[each.key]
   description   = each.value.description
   role          = aws_iam_role.fn[each.key].arn
-  handler       = "invoice_pipeline.handlers.${each.key}.handler"
+  handler       = each.value.handler
   runtime       = "python3.12"
   architectures = ["arm64"]
   memory_size   = lookup(var.lambda_memory_mb, each.key, each.value.memory)
@@ -48,7 +48,7 @@ resource "aws_lambda_function" "fn" {
 
   kms_key_arn = aws_kms_key.main.arn # environment variables at rest
   environment {
-    variables = merge(local.function_environment, each.key == "api" ? local.api_environment : {})
+    variables = merge(local.function_environment, { for v in each.value.environment : v => local.extra_environment[v] })
   }
 
   tracing_config {
@@ -74,9 +74,9 @@ locals {
   # machine keeps the two equal.
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.name}-pipeline"
 
-  # What the api function reads beyond the common environment (config.py); the upload and inline-export
-  # limits keep the code's defaults.
-  api_environment = {
+  # The values of the variables a function asks for beyond the common environment (manifest.json
+  # "environment"; config.py reads them); the upload and inline-export limits keep the code's defaults.
+  extra_environment = {
     INGEST_BUCKET     = aws_s3_bucket.ingest.bucket
     STATE_MACHINE_ARN = local.state_machine_arn
   }
@@ -176,22 +176,29 @@ resource "aws_iam_role_policy" "fn" {
 
 data "aws_iam_policy_document" "fn" {
   for_each = local.functions
-  source_policy_documents = compact([
-    data.aws_iam_policy_document.fn_common[each.key].json,
-    lookup(local.fn_specific_policies, each.key, ""),
-  ])
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.fn_common[each.key].json],
+    [for grant in each.value.permissions : local.grants[grant]],
+  )
 }
 
 locals {
-  fn_specific_policies = {
-    register       = data.aws_iam_policy_document.register.json
-    start_analysis = data.aws_iam_policy_document.start_analysis.json
-    callback       = data.aws_iam_policy_document.callback.json
-    parse          = data.aws_iam_policy_document.parse.json
-    validate       = data.aws_iam_policy_document.validate.json
-    persist        = data.aws_iam_policy_document.persist.json
-    api            = data.aws_iam_policy_document.api.json
-    # record_failure and migrate only touch the database: the common statements cover them.
+  # The grants functions/manifest.json gives by name ("permissions"). A function without any only touches
+  # the database: the common statements cover it.
+  grants = {
+    read_uploads           = data.aws_iam_policy_document.read_uploads.json
+    list_uploads           = data.aws_iam_policy_document.list_uploads.json
+    write_uploads          = data.aws_iam_policy_document.write_uploads.json
+    start_expense_analysis = data.aws_iam_policy_document.start_expense_analysis.json
+    write_textract_output  = data.aws_iam_policy_document.write_textract_output.json
+    get_expense_analysis   = data.aws_iam_policy_document.get_expense_analysis.json
+    answer_task_tokens     = data.aws_iam_policy_document.answer_task_tokens.json
+    send_async_failures    = data.aws_iam_policy_document.send_async_failures.json
+    read_results           = data.aws_iam_policy_document.read_results.json
+    write_results          = data.aws_iam_policy_document.write_results.json
+    write_exports          = data.aws_iam_policy_document.write_exports.json
+    start_executions       = data.aws_iam_policy_document.start_executions.json
+    encrypt_with_key       = data.aws_iam_policy_document.encrypt_with_key.json
   }
 
   s3_ingest_objects   = "${aws_s3_bucket.ingest.arn}/${local.ingest_prefix}*"
@@ -252,14 +259,20 @@ data "aws_iam_policy_document" "fn_common" {
   }
 }
 
-# Register: head and stream the upload (any version); ListBucket so a vanished object is a 404 (InvalidEvent),
-# not a 403.
-data "aws_iam_policy_document" "register" {
+# --- grants (functions/manifest.json names them per function) -------------------------------------------
+
+# Head and stream an upload (any version). Also what Textract needs from the caller of StartExpenseAnalysis:
+# it reads the upload with the caller's permissions.
+data "aws_iam_policy_document" "read_uploads" {
   statement {
     sid       = "ReadUploads"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = [local.s3_ingest_objects]
   }
+}
+
+# ListBucket so that a vanished upload is a 404 (InvalidEvent), not a 403.
+data "aws_iam_policy_document" "list_uploads" {
   statement {
     sid       = "ListUploads"
     actions   = ["s3:ListBucket"]
@@ -272,9 +285,17 @@ data "aws_iam_policy_document" "register" {
   }
 }
 
-# StartAnalysis: Textract reads the upload and writes its output with the caller's permissions, and
-# publishes completion to SNS with the role passed here.
-data "aws_iam_policy_document" "start_analysis" {
+# Presigned uploads into incoming/: a presigned POST is signed with the role, so the role needs PutObject.
+data "aws_iam_policy_document" "write_uploads" {
+  statement {
+    sid       = "PresignUploads"
+    actions   = ["s3:PutObject"]
+    resources = [local.s3_ingest_objects]
+  }
+}
+
+# Start Textract expense analysis, which publishes its completion to SNS with the role passed here.
+data "aws_iam_policy_document" "start_expense_analysis" {
   # Textract's asynchronous APIs have no resource-level permissions: "*" is the only valid resource.
   statement {
     sid       = "StartExpenseAnalysis"
@@ -291,78 +312,46 @@ data "aws_iam_policy_document" "start_analysis" {
       values   = ["textract.${local.dns_suffix}"]
     }
   }
-  statement {
-    sid       = "TextractReadsTheUpload"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [local.s3_ingest_objects]
-  }
+}
+
+# Textract writes its raw output (OutputConfig) with the caller's permissions.
+data "aws_iam_policy_document" "write_textract_output" {
   statement {
     sid       = "TextractWritesItsOutput"
     actions   = ["s3:PutObject"]
     resources = [local.s3_textract_objects]
   }
-  statement {
-    sid       = "EncryptTextractOutput"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.main.arn]
-  }
 }
 
-# Callback: answer the waiting execution's task token; failed deliveries go to the on-failure destination.
-data "aws_iam_policy_document" "callback" {
-  statement {
-    sid       = "AnswerTaskTokens"
-    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
-    resources = [local.state_machine_arn]
-  }
-  statement {
-    sid       = "OnFailureDestination"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.async_failures.arn]
-  }
-  statement {
-    sid       = "EncryptOnFailureMessages"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.main.arn]
-  }
-}
-
-# Parse: page through the Textract result; write the normalized invoices.
-data "aws_iam_policy_document" "parse" {
+# Page through a Textract result.
+data "aws_iam_policy_document" "get_expense_analysis" {
   # Textract's asynchronous APIs have no resource-level permissions: "*" is the only valid resource.
   statement {
     sid       = "GetExpenseAnalysis"
     actions   = ["textract:GetExpenseAnalysis"]
     resources = ["*"]
   }
+}
+
+# Answer the waiting execution's task token.
+data "aws_iam_policy_document" "answer_task_tokens" {
   statement {
-    sid       = "WriteResults"
-    actions   = ["s3:PutObject"]
-    resources = [local.s3_result_objects]
-  }
-  statement {
-    sid       = "EncryptResults"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.main.arn]
+    sid       = "AnswerTaskTokens"
+    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    resources = [local.state_machine_arn]
   }
 }
 
-# Validate: read the normalized invoices, write the issue list beside them.
-data "aws_iam_policy_document" "validate" {
+# The callback's on-failure destination.
+data "aws_iam_policy_document" "send_async_failures" {
   statement {
-    sid       = "ReadAndWriteResults"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = [local.s3_result_objects]
-  }
-  statement {
-    sid       = "EncryptResults"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.main.arn]
+    sid       = "OnFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.async_failures.arn]
   }
 }
 
-# Persist: read the normalized invoices and the issue list.
-data "aws_iam_policy_document" "persist" {
+data "aws_iam_policy_document" "read_results" {
   statement {
     sid       = "ReadResults"
     actions   = ["s3:GetObject"]
@@ -370,33 +359,37 @@ data "aws_iam_policy_document" "persist" {
   }
 }
 
-# API: presigned uploads into incoming/ (a presigned POST is signed with this role, so it needs PutObject and
-# the key), the source object's head for a reprocess, exports too big for a Lambda response (written to
-# exports/ and handed out as presigned GET URLs), and reprocessing through a new execution.
-data "aws_iam_policy_document" "api" {
+data "aws_iam_policy_document" "write_results" {
   statement {
-    sid       = "PresignUploads"
+    sid       = "WriteResults"
     actions   = ["s3:PutObject"]
-    resources = [local.s3_ingest_objects]
+    resources = [local.s3_result_objects]
   }
-  statement {
-    sid       = "HeadSourceForReprocess"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [local.s3_ingest_objects]
-  }
+}
+
+# Exports too big for a Lambda response: written to exports/ and handed out as presigned GET URLs.
+data "aws_iam_policy_document" "write_exports" {
   statement {
     sid       = "LargeExports"
     actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
     resources = [local.s3_export_objects]
   }
-  statement {
-    sid       = "EncryptUploadsAndExports"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.main.arn]
-  }
+}
+
+# Reprocessing through a new execution.
+data "aws_iam_policy_document" "start_executions" {
   statement {
     sid       = "Reprocess"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+}
+
+# Writing anything under the pipeline's key (objects, queue messages): a data key to encrypt with.
+data "aws_iam_policy_document" "encrypt_with_key" {
+  statement {
+    sid       = "EncryptWithThePipelineKey"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
   }
 }

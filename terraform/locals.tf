@@ -27,18 +27,18 @@ locals {
   lambda_code_zip  = coalesce(var.lambda_code_zip, "${path.module}/../build/lambda/code.zip")
   lambda_layer_zip = coalesce(var.lambda_layer_zip, "${path.module}/../build/lambda/layer.zip")
 
-  # One code package, one handler module per function. `state` marks the six the state machine invokes.
-  functions = {
-    register       = { memory = 1024, timeout = 300, state = true, description = "Sniff, limit-check and hash an upload; create or find its document" }
-    start_analysis = { memory = 256, timeout = 60, state = true, description = "Store the task token and start Textract expense analysis" }
-    callback       = { memory = 256, timeout = 60, state = false, description = "Textract completion (SNS) -> SendTaskSuccess/SendTaskFailure" }
-    parse          = { memory = 1024, timeout = 300, state = true, description = "Every GetExpenseAnalysis page -> normalized invoices in S3" }
-    validate       = { memory = 512, timeout = 120, state = true, description = "Schema and business rules -> COMPLETED or NEEDS_REVIEW" }
-    persist        = { memory = 512, timeout = 120, state = true, description = "Invoices and line items in one transaction" }
-    record_failure = { memory = 256, timeout = 60, state = true, description = "Mark a document FAILED with the named error" }
-    migrate        = { memory = 256, timeout = 300, state = false, description = "Apply pending SQL migrations (invoked at deploy)" }
-    api            = { memory = 512, timeout = 29, state = false, description = "HTTP API: documents, invoices, export, uploads" }
-  }
+  # The functions, their handlers, sizes, extra environment and grants: functions/manifest.json, the one
+  # definition that local mode and the tests read too. `state` marks the ones the state machine invokes.
+  manifest = jsondecode(file("${path.module}/../functions/manifest.json")).functions
+  functions = { for k, f in local.manifest : k => {
+    handler     = f.handler
+    description = f.description
+    memory      = f.memory_mb
+    timeout     = f.timeout_seconds
+    state       = f.invoked_by == "state_machine"
+    environment = f.environment
+    permissions = f.permissions
+  } }
   function_names  = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
   state_functions = sort([for k, f in local.functions : k if f.state])
 
