@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 LABELS ?= ../shared/data/invoices/labels.jsonl
 REPORT ?= build/eval-report.json
 
-.PHONY: help venv test unit integration lint run eval clean
+.PHONY: help venv test unit integration lint run eval clean require-terraform
 
 help:
 	@echo "make run          run the pipeline locally on sample documents and print the results"
@@ -22,7 +22,15 @@ help:
 	@echo "make destroy      destroy that deployment (asks for confirmation)"
 	@echo "make eval         local engine accuracy per field (LABELS=path/labels.jsonl REPORT=path.json)"
 
+# Local mode and the tests deploy the pipeline with Terraform (the one deployment path): without it, say so
+# in one line and stop before building anything.
+REQUIRE_TERRAFORM = $(if $(shell command -v $(TERRAFORM) 2>/dev/null),,$(error terraform is not on PATH: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)))
+
+require-terraform:
+	$(REQUIRE_TERRAFORM)
+
 $(STAMP): pyproject.toml
+	@echo "creating $(VENV) from pyproject.toml (about a minute, once)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,local]'
 	rm -f $(VENV)/.installed-*
@@ -30,7 +38,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP)
+test: require-terraform $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -43,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check functions local tests bench
 	$(BIN)/mypy functions/invoice_pipeline local/invoice_local
 
-run: $(STAMP)
+run: require-terraform $(STAMP)
 	$(BIN)/invoices run
 
 eval: $(STAMP)

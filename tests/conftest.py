@@ -8,6 +8,9 @@ import pytest
 
 from tests.shared_data import TEXTRACT_DIR, in_ci, require
 
+# Postgres, the emulation and the deployed pipeline, for the integration, iac and e2e tests.
+pytest_plugins = ["tests.pipeline_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def textract_dir() -> Path:

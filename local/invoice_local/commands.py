@@ -134,7 +134,7 @@ def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) ->
 def cmd_up(args: argparse.Namespace) -> int:
     from invoice_local.stack import up
 
-    running = up(state_dir=args.state_dir, port=args.port, deploy=args.deploy, api_port=args.api_port)
+    running = up(state_dir=args.state_dir, port=args.port, api_port=args.api_port)
     running.wait()
     print("local stack stopped")
     return 0
@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from invoice_local.stack import up
 
     t0 = time.monotonic()
-    running = up(state_dir=args.state_dir, port=args.port, deploy=args.deploy, api_port=args.api_port)
+    running = up(state_dir=args.state_dir, port=args.port, api_port=args.api_port)
     try:
         sample_dir = args.state_dir / "samples"
         files = [p for p in samples.generate(sample_dir) if p.suffix != ".jsonl"]
@@ -258,8 +258,6 @@ def register(commands: Any) -> None:
                                                       "results and keep serving (make run)")):
         p = add(name, handler, help_text)
         p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"emulation port (default {DEFAULT_PORT})")
-        p.add_argument("--deploy", choices=["auto", "terraform", "boto3"], default="auto",
-                       help="how to create the AWS resources (default: terraform when installed)")
         p.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="local API and web page port")
         if name == "run":
             p.add_argument("--exit", action="store_true", help="stop after printing the results")

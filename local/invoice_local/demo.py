@@ -1,16 +1,13 @@
-"""`invoices demo` (what `make run` runs until the Terraform-deployed local stack lands): the real pipeline —
-state machine from the real ASL, the real handlers, a real Postgres — inside the in-process AWS emulation,
-fed with the sample documents of ../shared/data/textract and their recorded Textract responses. Prints one
-row per document and leaves nothing running."""
+"""`invoices demo`: the quick variant of `make run` without OCR. The local stack (stack.up: Postgres, the
+emulation, the pipeline as `terraform apply` deployed it) is fed the sample documents of
+../shared/data/textract with their recorded Textract responses. Prints one row per document and leaves
+nothing running."""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "textract"
@@ -22,53 +19,42 @@ SAMPLES = {  # document in the data set -> its recorded response pages
 
 
 def run(data_dir: Path = DEFAULT_DATA) -> int:
-    from invoice_pipeline.adapters import aws, db, repository
-    from moto import mock_aws
+    from invoice_pipeline.adapters import db, repository
 
-    from invoice_local.emulation import install
     from invoice_local.emulation import textract as standin
-    from invoice_local.postgres import create_database, start_postgres
-    from invoice_local.sandbox import deploy
+    from invoice_local.stack import up
 
     if not data_dir.is_dir():
         print(f"sample data not found at {data_dir}: put the shared data beside the repository")
         return 2
-    for var, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("POWERTOOLS_LOG_LEVEL", "WARNING"),
-                       ("POWERTOOLS_METRICS_DISABLED", "true")):
-        os.environ.setdefault(var, value)
-    # The broken sample fails on purpose: the table reports it; the handlers' and moto's error logs would
-    # only bury the table.
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
     started = time.monotonic()
-    with ExitStack() as stack:
-        pg = stack.enter_context(start_postgres())
-        os.environ["DATABASE_URL"] = create_database(pg, f"demo_{uuid.uuid4().hex[:8]}")
-        db.migrate()
-        install()
-        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
-        aws.reset()
-        engine = standin.RecordedResponses()
-        standin.configure(engine=engine)
-        env = deploy(os.environ["DATABASE_URL"], name="invoices-demo", analysis_timeout_seconds=60,
-                     log_level="CRITICAL")
-        print(f"Postgres ({pg.provider}) and the AWS emulation are up; deployed {env.state_machine_arn}")
+    engine = standin.RecordedResponses()
+    running = up(engine=engine, say=lambda line: print(line))
+    try:
+        from invoice_local.deployment import Deployment
+
+        deployed = Deployment(endpoint=running.info.endpoint, outputs={
+            "ingest_bucket": running.info.ingest_bucket, "state_machine_arn": running.info.state_machine_arn},
+            state_dir=running.state_dir, variables={})
+        before = {e["executionArn"] for e in deployed.executions()}
+        run_id = uuid.uuid4().hex[:6]
         for name, pages in SAMPLES.items():
             content = (data_dir / name).read_bytes()
             engine.add(content, [json.loads((data_dir / p).read_text()) for p in pages])
-            env.upload(f"incoming/{name}", content)
-        env.upload("incoming/broken.pdf", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")  # a truncated upload
-        env.wait_for_executions(len(SAMPLES) + 1)
-        rows = []
+            deployed.upload(f"incoming/demo-{run_id}/{name}", content)
+        deployed.upload(f"incoming/demo-{run_id}/broken.pdf", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")  # truncated
+        deployed.wait_for_executions(len(before) + len(SAMPLES) + 1, timeout=300)
         with db.transaction() as con:
-            docs = db.rows(con, "SELECT id FROM documents ORDER BY object_key")
+            docs = db.rows(con, "SELECT id FROM documents WHERE object_key LIKE :p ORDER BY object_key",
+                           p=f"incoming/demo-{run_id}/%")
+        rows = []
         for d in docs:
             doc = repository.get_document(d["id"])
             invoices = repository.invoices_for(doc.id) or [{}]
             for inv in invoices:
                 issues = [i["code"] for i in inv.get("issues", [])]
                 rows.append({
-                    "file": doc.object_key.removeprefix("incoming/"), "status": doc.status,
+                    "file": doc.object_key.rsplit("/", 1)[-1], "status": doc.status,
                     "invoice": inv.get("invoice_number"), "vendor": inv.get("vendor_name"),
                     "date": inv.get("invoice_date"), "total": inv.get("total"), "cur": inv.get("currency"),
                     "items": len(inv.get("line_items", [])) if inv else None,
@@ -79,6 +65,7 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
         print(table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"],
                     max_width=32))
         print(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. "
-              "Each document's execution history is in the emulation; see README for the flow.")
-        db.close()
+              "`invoices trace ID` shows an execution the way the console does.")
+    finally:
+        running.stop()
     return 0

@@ -71,6 +71,7 @@ PROVIDERS = ("url", "binaries", "pgserver")
 MIN_MAJOR = 15  # the migrations may use anything PostgreSQL 15 has (DESIGN.md: Postgres 15+)
 SUPERUSER = "postgres"
 PASSWORD_FILE = "invoice_local.password"
+LAST_PORT_FILE = "invoice_local.port"  # the port a kept cluster listened on last time
 LOG_FILE = "postgres.log"
 LISTEN_HOST = "127.0.0.1"
 # sun_path holds 108 bytes on Linux (104 on macOS) including the NUL: keep a margin.
@@ -407,6 +408,7 @@ def _launch(bins: PgBinaries, data_dir: Path | None) -> PostgresHandle:
             "initdb": needs_initdb,
             "password": password if needs_initdb else None,
             "temporary": temporary,
+            "port": None if temporary else _read_last_port(data_dir),
             "remove": [str(p) for p in ([data_dir] if temporary else []) + extra_dirs],
         }
         supervisor, status = _spawn_supervisor(config)
@@ -415,6 +417,8 @@ def _launch(bins: PgBinaries, data_dir: Path | None) -> PostgresHandle:
             shutil.rmtree(p, ignore_errors=True)
         raise
     port = int(status["port"])
+    if not temporary:
+        (data_dir / LAST_PORT_FILE).write_text(f"{port}\n")
     url = _tcp_url(password, port) if password is not None else _socket_url(socket_dir, port)
     return PostgresHandle(
         url=url,
@@ -523,6 +527,13 @@ def _url_with_database(url: str, name: str) -> str:
 
 def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _read_last_port(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / LAST_PORT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _read_password(data_dir: Path) -> str | None:
@@ -776,10 +787,12 @@ def _sv_start(
     # A stale postmaster.pid is left alone: postgres itself decides whether its owner is still alive, and
     # deleting it could let two servers share one directory when two processes start at the same moment.
     last_error = ""
-    for _attempt in range(5):
+    for attempt in range(5):
         if orphaned():
             raise _Stop("parent gone during start-up")
-        port = _free_port()
+        # A kept cluster asks for the port it had last time (a stable URL lets local mode reuse what it
+        # deployed); if another process holds it now, any free port does.
+        port = cfg["port"] if attempt == 0 and cfg.get("port") and _port_free(cfg["port"]) else _free_port()
         log_offset = logf.tell()
         args = [str(Path(cfg["bin_dir"]) / "postgres"), "-D", str(data_dir), "-p", str(port)]
         for key, value in settings.items():
@@ -830,6 +843,15 @@ def _sv_shutdown(proc: subprocess.Popen[bytes], *, immediate: bool) -> None:
             proc.wait(wait)
         except (subprocess.TimeoutExpired, ProcessLookupError):
             continue
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((LISTEN_HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def _free_port() -> int:

@@ -40,7 +40,6 @@ class StackInfo:
     state_machine_arn: str
     drop_folder: str
     pid: int
-    deployed_with: str
     postgres: str
     api_url: str
     api_token: str
@@ -85,31 +84,6 @@ def _local_environment() -> None:
                        ("POWERTOOLS_METRICS_DISABLED", "true")):
         os.environ.setdefault(var, value)
     os.environ.pop("AWS_PROFILE", None)
-
-
-def _deploy_terraform(state_dir: Path, endpoint: str, database_url: str) -> dict[str, str]:
-    import subprocess
-    import sys
-
-    from invoice_local import terraform
-
-    # Terraform hashes the code package and layer even here (the functions then run in-process); the first
-    # build downloads the layer's wheels from PyPI, later ones come from build/cache.
-    subprocess.run([sys.executable, str(REPO / "functions" / "build_package.py")], check=True,
-                   stdout=subprocess.DEVNULL)
-    # Handlers log at WARNING on the terminal; `invoices trace` shows the flow of each document.
-    outputs = terraform.apply(state_dir, {"local_endpoint": endpoint, "database_url": database_url,
-                                          "log_level": os.environ.get("INVOICES_LOG_LEVEL", "WARNING")})
-    return {"ingest_bucket": outputs["ingest_bucket"], "results_bucket": outputs["results_bucket"],
-            "state_machine_arn": outputs["state_machine_arn"]}
-
-
-def _deploy_boto3(database_url: str) -> dict[str, str]:
-    from invoice_local.sandbox import deploy
-
-    stack = deploy(database_url, name="invoices-local", analysis_timeout_seconds=900, log_level="WARNING")
-    return {"ingest_bucket": stack.ingest_bucket, "results_bucket": stack.results_bucket,
-            "state_machine_arn": stack.state_machine_arn}
 
 
 class DropFolderWatcher(threading.Thread):
@@ -174,11 +148,12 @@ class RunningStack:
             self.stop()
 
 
-def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, deploy: str = "auto",
-       engine: Any = None, drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
-       say: Callable[[str], None] = print) -> RunningStack:
-    """Start the whole local stack in this process. `deploy`: "terraform", "boto3" (the same resources
-    created with boto3, for machines without terraform) or "auto" (terraform when available)."""
+def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
+       drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT, say: Callable[[str], None] = print,
+       progress: Any = None) -> RunningStack:
+    """Start the whole local stack in this process; the pipeline is deployed by `terraform apply` of
+    terraform/ with local.tfvars (deployment.py), or restored from an earlier apply of the same inputs.
+    `progress(done, total, resource)` is told of each resource while Terraform applies."""
     from invoice_pipeline.adapters import aws, db
 
     from invoice_local.emulation import server
@@ -210,19 +185,16 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
         say(f"emulation  AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
 
-        method = deploy
-        if method == "auto":
-            from invoice_local import terraform
+        from invoice_local import deployment
 
-            try:
-                terraform.binary()
-                method = "terraform"
-            except terraform.TerraformUnavailable as exc:
-                say(f"terraform  not available ({exc}); deploying the same resources with boto3")
-                method = "boto3"
-        resources = (_deploy_terraform(state_dir, emu.endpoint, database_url) if method == "terraform"
-                     else _deploy_boto3(database_url))
-        say(f"deployed   with {method} in {time.monotonic() - t0:.1f}s: {resources['state_machine_arn']}")
+        # Handlers log at WARNING; `invoices trace` and `invoices logs` show the flow of each document.
+        deployed = deployment.deploy(emu.endpoint, {
+            "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "WARNING"),
+        }, state_dir, progress=progress)
+        resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
+                     "state_machine_arn": deployed.state_machine_arn}
+        how = "restored the deployment of an earlier apply" if deployed.reused else "terraform apply"
+        say(f"deployed   {how} in {deployed.seconds:.1f}s: {resources['state_machine_arn']}")
 
         from invoice_local.api_server import ApiServer
 
@@ -235,7 +207,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         folder = drop_folder or state_dir / "drop"
         folder.mkdir(parents=True, exist_ok=True)
         info = StackInfo(endpoint=emu.endpoint, region=REGION, database_url=database_url,
-                         drop_folder=str(folder), pid=os.getpid(), deployed_with=method,
+                         drop_folder=str(folder), pid=os.getpid(),
                          postgres=pg.provider, api_url=api.url, api_token=api.token, **resources)
         s3 = info.client("s3")
         watcher = DropFolderWatcher(folder, lambda p: s3.upload_file(str(p), info.ingest_bucket,

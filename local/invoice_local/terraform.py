@@ -1,7 +1,10 @@
-"""Terraform for local mode: the same root module as AWS, applied to the emulation with terraform/local.tfvars.
+"""Terraform for local mode and the tests: the same root module as AWS, applied to the emulation with
+terraform/local.tfvars.
 
-Runs offline: providers come from the filesystem mirror named in terraform/offline.tfrc (TF_CLI_CONFIG_FILE);
-state and plugin cache live under the local state directory, never in terraform/."""
+The AWS provider comes from the filesystem mirror named in terraform/offline.tfrc when this machine has one
+(TF_PLUGIN_MIRROR, default /opt/tf-plugins), and from the registry otherwise; the committed lock file pins
+its version either way. State, plugins and the log live in the caller's state directory, never in
+terraform/."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,71 +20,125 @@ REPO = Path(__file__).resolve().parents[2]
 TF_DIR = REPO / "terraform"
 CLI_CONFIG = TF_DIR / "offline.tfrc"
 LOCAL_TFVARS = TF_DIR / "local.tfvars"
+PROVIDER = "registry.terraform.io/hashicorp/aws"
+INSTALL_HINT = "install Terraform >= 1.11: https://developer.hashicorp.com/terraform/install"
+
+# (resources done, resources in the plan, the resource just done)
+Progress = Callable[[int, int, str], None]
 
 
 class TerraformUnavailable(RuntimeError):
-    """terraform, or the offline provider mirror it needs, is not on this machine."""
+    """terraform is not on this machine."""
 
 
-MIRROR = Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
-PROVIDER = "registry.terraform.io/hashicorp/aws"
+class TerraformFailed(RuntimeError):
+    """A terraform command exited non-zero; the message holds its last lines and where the full log is."""
+
+
+def mirror() -> Path:
+    return Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
 
 
 def binary() -> str:
-    """The terraform binary, if it can work here: on PATH, with the AWS provider in the offline mirror
-    (this machine has no registry access). Raises TerraformUnavailable saying what is missing."""
     found = shutil.which("terraform")
     if not found:
-        raise TerraformUnavailable(
-            "terraform is not on PATH. Install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install) "
-            "and the hashicorp/aws provider mirror, or run local mode with --deploy boto3."
-        )
-    if not (MIRROR / PROVIDER).is_dir():
-        raise TerraformUnavailable(f"no hashicorp/aws provider in the mirror {MIRROR} (set TF_PLUGIN_MIRROR)")
+        raise TerraformUnavailable(f"terraform is not on PATH: {INSTALL_HINT}")
     return found
 
 
-def _cli_config(state_dir: Path) -> Path:
-    """offline.tfrc names /opt/tf-plugins; write a copy naming the mirror actually used."""
-    rc = state_dir / "offline.tfrc"
-    rc.write_text(CLI_CONFIG.read_text().replace('"/opt/tf-plugins"', json.dumps(str(MIRROR))))
-    return rc
-
-
 def _env(state_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    kept = ("TF_PLUGIN_MIRROR", "TF_LOG", "TF_LOG_PATH")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_") or k in kept}
     env.update({
-        "TF_CLI_CONFIG_FILE": str(_cli_config(state_dir)),
         "TF_DATA_DIR": str(state_dir / "terraform-data"),
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
+        "CHECKPOINT_DISABLE": "1",  # no version check against HashiCorp's servers
+        # The provider wants credentials to exist even where it is told not to check them.
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "AWS_EC2_METADATA_DISABLED": "true",
     })
+    if (mirror() / PROVIDER).is_dir():
+        # offline.tfrc names /opt/tf-plugins; a copy names the mirror actually used.
+        rc = state_dir / "offline.tfrc"
+        rc.write_text(CLI_CONFIG.read_text().replace('"/opt/tf-plugins"', json.dumps(str(mirror()))))
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
     return env
 
 
-def _run(args: list[str], state_dir: Path, log: Path) -> subprocess.CompletedProcess[str]:
+def _fail(args: list[str], output: str, log: Path) -> TerraformFailed:
+    lines = [ln for ln in output.strip().splitlines() if ln.strip()]
+    return TerraformFailed(f"terraform {args[0]} failed (full log: {log}):\n" + "\n".join(lines[-20:]))
+
+
+def _run(args: list[str], state_dir: Path, log: Path) -> str:
     with log.open("a") as out:
         out.write(f"\n$ terraform {' '.join(args)}\n")
-        out.flush()
         proc = subprocess.run([binary(), f"-chdir={TF_DIR}", *args], env=_env(state_dir), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, check=False)
         out.write(proc.stdout)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.strip().splitlines()[-25:])
-        raise RuntimeError(f"terraform {args[0]} failed (full log: {log}):\n{tail}")
-    return proc
+        raise _fail(args, proc.stdout, log)
+    return proc.stdout
 
 
-def apply(state_dir: Path, variables: dict[str, Any]) -> dict[str, Any]:
-    """init (offline) + apply local.tfvars with `variables` on top; returns the outputs as a dict."""
+def _apply_streaming(args: list[str], state_dir: Path, log: Path, progress: Progress | None) -> None:
+    """terraform apply -json, reporting each finished resource as it finishes."""
+    total, done, planned, messages = 0, 0, False, []
+    with log.open("a") as out:
+        out.write(f"\n$ terraform {' '.join(args)}\n")
+        with subprocess.Popen([binary(), f"-chdir={TF_DIR}", *args], env=_env(state_dir), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out.write(line)
+                try:
+                    msg = json.loads(line)
+                except json.JSONDecodeError:
+                    messages.append(line)
+                    continue
+                messages.append(str(msg.get("@message", "")))
+                if msg.get("type") == "diagnostic":
+                    diag = msg.get("diagnostic", {})
+                    messages.append(f"{diag.get('severity', '')}: {diag.get('summary', '')} {diag.get('detail', '')}")
+                if msg.get("type") == "change_summary" and msg.get("changes", {}).get("operation") == "plan":
+                    changes = msg["changes"]
+                    total = int(changes.get("add", 0)) + int(changes.get("change", 0)) + int(changes.get("remove", 0))
+                    planned = True
+                    if progress:
+                        progress(0, total, "")
+                elif planned and msg.get("type") in ("apply_complete", "apply_errored"):
+                    addr = str(msg.get("hook", {}).get("resource", {}).get("addr", ""))
+                    if addr.startswith("data.") or ".data." in addr:
+                        continue  # data sources report reads too; the plan's count is of resources
+                    done += 1
+                    if progress:
+                        progress(done, max(total, done), addr)
+            returncode = proc.wait()
+    if returncode != 0:
+        raise _fail(args, "\n".join(messages), log)
+
+
+def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+    """init + apply local.tfvars with `variables` on top, against the state in `state_dir`; returns the
+    outputs as a dict."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "terraform.log"
     log.write_text("")
     state = state_dir / "terraform.tfstate"
     _run(["init", "-input=false", "-no-color"], state_dir, log)
     var_args = [f"-var={k}={v}" for k, v in variables.items()]
-    _run(["apply", "-auto-approve", "-input=false", "-no-color", f"-state={state}",
-          f"-var-file={LOCAL_TFVARS}", *var_args], state_dir, log)
+    _apply_streaming(["apply", "-auto-approve", "-input=false", "-json", f"-state={state}",
+                      f"-var-file={LOCAL_TFVARS}", *var_args], state_dir, log, progress)
     out = _run(["output", "-json", f"-state={state}"], state_dir, log)
-    return {k: v["value"] for k, v in json.loads(out.stdout).items()}
+    return {k: v["value"] for k, v in json.loads(out).items()}
+
+
+def destroy(state_dir: Path, variables: dict[str, Any], state: Path) -> str:
+    """terraform destroy of what `state` records, with the variables it was applied with."""
+    log = state_dir / "terraform.log"
+    _run(["init", "-input=false", "-no-color"], state_dir, log)
+    var_args = [f"-var={k}={v}" for k, v in variables.items()]
+    return _run(["destroy", "-auto-approve", "-input=false", "-no-color", f"-state={state}",
+                 f"-var-file={LOCAL_TFVARS}", *var_args], state_dir, log)

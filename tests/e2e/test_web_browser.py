@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,47 +196,25 @@ class Page:
 
 # --- the stack -----------------------------------------------------------------------------------------------
 @pytest.fixture
-def local_stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Postgres, the emulation server with the pipeline deployed, recorded Textract, the local API server.
-    The process environment is restored afterwards: the emulation and the handlers configure themselves
-    through it."""
+def local_stack(stack: Any) -> Iterator[dict[str, Any]]:
+    """The session's deployment (terraform apply to the emulation, tests/pipeline_fixtures.py) with recorded
+    Textract answers, and the local API server."""
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
     content = require(TEXTRACT_DIR / SAMPLE).read_bytes()
     pages = [json.loads(require(TEXTRACT_DIR / RESPONSE).read_text())]
 
     from invoice_local.api_server import ApiServer
-    from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
-    from invoice_local.postgres import create_database, start_postgres
-    from invoice_local.sandbox import deploy
-    from invoice_pipeline.adapters import aws, db
 
-    saved = dict(os.environ)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        with start_postgres() as pg, server.start() as emulation:
-            url = create_database(pg, f"e2e_{uuid.uuid4().hex[:8]}")
-            os.environ["DATABASE_URL"] = url
-            aws.reset()
-            db.close()
-            db.migrate()
-            engine = standin.RecordedResponses()
-            engine.add(content, pages)
-            # Textract "takes" a few seconds, so that the live list has an in-progress status to show first.
-            standin.configure(engine=engine, faults=standin.Faults(job_seconds=ANALYSIS_SECONDS))
-            stack = deploy(url, name="invoices-e2e", analysis_timeout_seconds=60, log_level="WARNING")
-            environment = {"INGEST_BUCKET": stack.ingest_bucket, "RESULTS_BUCKET": stack.results_bucket,
-                           "STATE_MACHINE_ARN": stack.state_machine_arn}
-            with ApiServer(environment=environment) as api:
-                yield {"api": api, "stack": stack, "emulation": emulation.endpoint, "sample": TEXTRACT_DIR / SAMPLE}
-            db.close()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        aws.reset()
+    engine = standin.RecordedResponses()
+    engine.add(content, pages)
+    # Textract "takes" a few seconds, so that the live list has an in-progress status to show first.
+    standin.configure(engine=engine, faults=standin.Faults(job_seconds=ANALYSIS_SECONDS))
+    environment = {"INGEST_BUCKET": stack.ingest_bucket, "RESULTS_BUCKET": stack.results_bucket,
+                   "STATE_MACHINE_ARN": stack.state_machine_arn}
+    with ApiServer(environment=environment) as api:
+        yield {"api": api, "stack": stack, "emulation": stack.endpoint, "sample": TEXTRACT_DIR / SAMPLE}
 
 
 @pytest.fixture

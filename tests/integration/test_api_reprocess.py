@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
+from invoice_local.deployment import Deployment as Stack
 from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
-from invoice_local.sandbox import Stack
 from invoice_pipeline.adapters import repository
 from invoice_pipeline.schemas import validate_definition
 
@@ -92,9 +92,10 @@ def test_reprocess_runs_a_new_execution_and_keeps_one_invoice_set(api_stack: Sta
     # The reprocess execution's payloads are the same contract as an upload's (schemas/states.schema.json).
     calls = [c for c in lambda_runner.invocations if c["event"].get("execution_arn") == arn
              or c["event"].get("document", {}).get("document_id") == str(doc.id)]
-    assert {c["function"].removeprefix("invoices-test-") for c in calls} >= {"register", "persist"}
+    key_of = {name: key for key, name in api_stack.function_names.items()}  # Terraform's names -> manifest keys
+    assert {key_of[c["function"]] for c in calls} >= {"register", "persist"}
     for c in calls:
-        fn = c["function"].removeprefix("invoices-test-").replace("-", "_")
+        fn = key_of[c["function"]]
         validate_definition("states", f"{fn}_input", c["event"])
         if c["ok"]:
             validate_definition("states", f"{fn}_output", c["result"])
@@ -156,7 +157,11 @@ def test_reprocess_refusals(api_stack: Stack, standin: standin_mod._State) -> No
     reply = call("POST", f"/documents/{running}/reprocess")
     assert (reply.status, reply.code) == (409, "CONFLICT")
 
-    api_stack.client("s3").delete_object(Bucket=api_stack.ingest_bucket, Key="incoming/original.png")
+    # The ingest bucket is versioned (as Terraform deploys it): a plain delete would only add a delete marker
+    # and leave the analysed version readable. Gone means every version deleted.
+    s3 = api_stack.client("s3")
+    for v in s3.list_object_versions(Bucket=api_stack.ingest_bucket, Prefix="incoming/original.png")["Versions"]:
+        s3.delete_object(Bucket=api_stack.ingest_bucket, Key=v["Key"], VersionId=v["VersionId"])
     reply = call("POST", f"/documents/{original.id}/reprocess")
     assert (reply.status, reply.code) == (409, "SOURCE_GONE")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from invoice_local.api_server import ApiServer
-from invoice_local.sandbox import Stack
+from invoice_local.deployment import Deployment as Stack
 from invoice_pipeline.domain.sniff import MAX_BYTES
 
 from tests.integration.test_api_routes import (

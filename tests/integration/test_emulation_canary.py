@@ -12,8 +12,8 @@ from importlib.metadata import version
 import boto3
 import pytest
 from invoice_local import emulation
+from invoice_local.deployment import REGION
 from invoice_local.emulation import lambda_runner, policy_conditions
-from invoice_local.sandbox import REGION
 from moto import mock_aws
 
 
@@ -115,3 +115,45 @@ def test_bucket_policy_conditions_are_evaluated_as_iam_does() -> None:
     assert not policy_conditions.conditions_met({"StringEquals": {"aws:SourceAccount": "1"}}, {})
     assert policy_conditions.conditions_met({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, {})
     assert not policy_conditions.conditions_met({"NumericLessThan": {"aws:x": "1"}}, {"aws:x": "0"})
+
+
+def test_a_snapshot_carries_every_backend_the_deployment_uses(canary_function: str) -> None:
+    """emulation/snapshot.py pickles moto's backends with reducers for what pickle cannot carry (locks, keys,
+    lambdas in defaultdicts, weak indexes). Resources of each kind the pipeline deploys, including the
+    objects that once broke it (a KMS key, a Cognito pool, a queue, a Lambda function in a weak index), must
+    come back usable: read, invoked, deleted."""
+    from invoice_local.emulation import snapshot
+    from moto.core.base_backend import BackendDict
+
+    kms = boto3.client("kms", region_name=REGION)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="canary")["QueueUrl"]
+    pool = boto3.client("cognito-idp", region_name=REGION).create_user_pool(PoolName="canary")["UserPool"]["Id"]
+    saved = snapshot.dumps()
+
+    BackendDict.reset()  # a fresh emulation
+    with pytest.raises(Exception, match="ResourceNotFound|Function not found"):
+        boto3.client("lambda", region_name=REGION).get_function(FunctionName="canary")
+    snapshot.loads(saved)
+
+    lam = boto3.client("lambda", region_name=REGION)
+    out = lam.invoke(FunctionName=canary_function, Payload=json.dumps({"x": 3}))
+    assert json.loads(out["Payload"].read())["echo"] == {"x": 3}
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["Enabled"]
+    assert kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"]
+    sqs.send_message(QueueUrl=queue, MessageBody="m")
+    assert boto3.client("cognito-idp", region_name=REGION).describe_user_pool(UserPoolId=pool)
+    lam.delete_function(FunctionName="canary")  # the function's ARN index came back too
+    assert not lam.list_functions()["Functions"]
+
+
+def test_a_snapshot_refuses_an_object_it_cannot_restore() -> None:
+    import collections
+    import pickle
+
+    from invoice_local.emulation import snapshot
+
+    made = collections.defaultdict(lambda: {"not": "empty"})
+    with pytest.raises(pickle.PicklingError, match="not restorable"):
+        snapshot._reduce_defaultdict(made)

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pypdfium2 as pdfium
 import pytest
+from invoice_local.deployment import REGION
 from invoice_local.emulation import textract as textract_standin
 from invoice_local.engine import LocalExpenseEngine
-from invoice_local.sandbox import REGION
 from invoice_pipeline.domain.sniff import EINVOICE_ATTACHMENT_NAMES, PDFIUM_LOCK
 from invoice_pipeline.domain.textract import normalize_expense
 from jsonschema import Draft202012Validator

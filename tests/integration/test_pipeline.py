@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from invoice_local.deployment import Deployment as Stack
 from invoice_local.emulation import textract as standin_mod
-from invoice_local.sandbox import Stack
 from invoice_pipeline.adapters import repository
 
 from tests.shared_data import INVOICES_DIR, TEXTRACT_DIR, require
@@ -250,8 +250,9 @@ def test_every_state_payload_matches_its_schema(stack: Stack, standin: standin_m
     stack.upload("incoming/empty.png", b"")
     stack.wait_for_executions(2)
     seen = set()
+    key_of = {name: key for key, name in stack.function_names.items()}  # Terraform's names -> manifest keys
     for call in list(lambda_runner.invocations):
-        fn = call["function"].removeprefix("invoices-test-").replace("-", "_")
+        fn = key_of[call["function"]]
         validate_definition("states", f"{fn}_input", call["event"])
         if call["ok"]:
             validate_definition("states", f"{fn}_output", call["result"])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from invoice_local import trace
+from invoice_local.deployment import Deployment as Stack
 from invoice_local.emulation import textract as standin_mod
-from invoice_local.sandbox import Stack
 
 from tests.integration.test_pipeline import _default_invoice
 
