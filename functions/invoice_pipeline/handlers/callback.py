@@ -34,7 +34,10 @@ def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for record in event.get("Records", []):
         try:
-            out.append(json.loads(record["Sns"]["Message"]))
+            note = json.loads(record["Sns"]["Message"])
+            if not isinstance(note, dict):
+                raise TypeError(f"the message is a JSON {type(note).__name__}, not an object")
+            out.append(note)
         except (KeyError, TypeError, json.JSONDecodeError):
             logger.warning("ignoring an SNS record that is not a Textract notification", extra={"record": record})
             count("CallbackUnreadable")
