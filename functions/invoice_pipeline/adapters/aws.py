@@ -20,3 +20,19 @@ def client(service: str) -> Any:
 def reset() -> None:
     """Drop cached clients: a test's AWS mock only sees clients created while it is active."""
     client.cache_clear()
+
+
+class LazyClient:
+    """A handler's AWS port: stands for `client(service)` and looks it up at every call, not at import.
+
+    Handler modules build their ports once at import; the client behind them is still the one cached per
+    process (warm invocations reuse it), and one created after a test's AWS mock started (`reset`)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client(self.service), name)
+
+    def __repr__(self) -> str:
+        return f"LazyClient({self.service!r})"

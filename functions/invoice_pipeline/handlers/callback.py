@@ -7,6 +7,7 @@ is logged and counted, never raised, so a stray notification cannot fail anythin
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,25 +15,38 @@ from botocore.exceptions import ClientError
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.textract_errors import error_for_job_status
 from invoice_pipeline.observability import count, lambda_entry, logger
+from invoice_pipeline.ports import StepFunctions, TaskTokens
 
 # The execution is gone or no longer waits for this token: the notification came too late or twice.
 _CLOSED_TOKEN_CODES = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+
+
+@dataclass(frozen=True)
+class Ports:
+    tokens: TaskTokens
+    sfn: StepFunctions
+
+
+PORTS = Ports(tokens=repository, sfn=aws.LazyClient("stepfunctions"))
 
 
 def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for record in event.get("Records", []):
         try:
-            out.append(json.loads(record["Sns"]["Message"]))
+            note = json.loads(record["Sns"]["Message"])
+            if not isinstance(note, dict):
+                raise TypeError(f"the message is a JSON {type(note).__name__}, not an object")
+            out.append(note)
         except (KeyError, TypeError, json.JSONDecodeError):
             logger.warning("ignoring an SNS record that is not a Textract notification", extra={"record": record})
             count("CallbackUnreadable")
     return out
 
 
-def _handle(note: dict[str, Any]) -> str:
+def _handle(note: dict[str, Any], ports: Ports) -> str:
     tag, job_id, status = note.get("JobTag"), note.get("JobId"), str(note.get("Status", ""))
-    row = repository.get_task_token(tag) if tag else None
+    row = ports.tokens.get_task_token(tag) if tag else None
     if row is None:
         logger.warning("notification for an unknown job tag", extra={"job_tag": tag, "job_id": job_id})
         count("CallbackUnknownTag")
@@ -48,16 +62,15 @@ def _handle(note: dict[str, Any]) -> str:
         count("CallbackStaleJob")
         return "stale"
 
-    sfn = aws.client("stepfunctions")
     error = error_for_job_status(status, note.get("StatusMessage"))
     try:
         if error is None:
-            sfn.send_task_success(taskToken=row["task_token"],
-                                  output=json.dumps({"job_id": job_id, "status": status}))
+            ports.sfn.send_task_success(taskToken=row["task_token"],
+                                        output=json.dumps({"job_id": job_id, "status": status}))
             outcome = "succeeded"
         else:
-            sfn.send_task_failure(taskToken=row["task_token"], error=type(error).__name__,
-                                  cause=f"{error.message} (JobId {job_id})")
+            ports.sfn.send_task_failure(taskToken=row["task_token"], error=type(error).__name__,
+                                        cause=f"{error.message} (JobId {job_id})")
             outcome = "failed"
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
@@ -66,11 +79,15 @@ def _handle(note: dict[str, Any]) -> str:
         logger.warning("the execution no longer waits for this job", extra={"job_id": job_id, "code": code})
         count("CallbackLate")
         outcome = "late"
-    repository.consume_task_token(tag, outcome)  # type: ignore[arg-type]
+    ports.tokens.consume_task_token(tag, outcome)  # type: ignore[arg-type]
     logger.info("Textract completion delivered", extra={"job_id": job_id, "status": status, "outcome": outcome})
     return outcome
 
 
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
+    return {"outcomes": [_handle(note, ports) for note in _notifications(event)]}
+
+
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return {"outcomes": [_handle(note) for note in _notifications(event)]}
+    return handle(event, PORTS)

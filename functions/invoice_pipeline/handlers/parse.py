@@ -6,6 +6,7 @@ Output: {"result": {"bucket", "key"}, "summary": [...]} — a pointer and a summ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,11 +15,21 @@ from invoice_pipeline.adapters import aws, repository, results
 from invoice_pipeline.domain.textract import normalize_expense, summarize
 from invoice_pipeline.domain.textract_errors import error_for_code, error_for_job_status
 from invoice_pipeline.observability import count, lambda_entry, logger, tracer
+from invoice_pipeline.ports import Documents, Results, Textract
 
 
-def _pages(job_id: str) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class Ports:
+    documents: Documents
+    results: Results
+    textract: Textract
+
+
+PORTS = Ports(documents=repository, results=results, textract=aws.LazyClient("textract"))
+
+
+def _pages(job_id: str, textract: Textract) -> Iterator[dict[str, Any]]:
     """GetExpenseAnalysis pages, following NextToken to the end."""
-    textract = aws.client("textract")
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"JobId": job_id, "MaxResults": 20}
@@ -41,17 +52,21 @@ def _pages(job_id: str) -> Iterator[dict[str, Any]]:
             return
 
 
-@lambda_entry
-@tracer.capture_method
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
     job_id = event["analysis"]["job_id"]
-    repository.transition(document_id, "PARSING", execution_arn=event.get("execution_arn"))
+    ports.documents.transition(document_id, "PARSING", execution_arn=event.get("execution_arn"))
 
-    pages = list(_pages(job_id))
+    pages = list(_pages(job_id, ports.textract))
     normalized = normalize_expense(pages)
-    pointer = results.put(document_id, "normalized", normalized)
-    repository.transition(document_id, "PARSING", result_key=pointer["key"])
+    pointer = ports.results.put(document_id, "normalized", normalized)
+    ports.documents.transition(document_id, "PARSING", result_key=pointer["key"])
     count("InvoicesParsed", len(normalized["invoices"]))
     logger.info("parsed", extra={"pages": len(pages), "invoices": len(normalized["invoices"])})
     return {"result": pointer, "summary": summarize(normalized), "response_pages": len(pages)}
+
+
+@lambda_entry
+@tracer.capture_method
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, PORTS)

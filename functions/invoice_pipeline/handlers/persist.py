@@ -4,19 +4,34 @@ Input: {"document", "parsed": {"result"}, "validation": {"status", "issues": poi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from invoice_pipeline.adapters import repository, results
 from invoice_pipeline.observability import count, lambda_entry, logger
+from invoice_pipeline.ports import Documents, Results
+
+
+@dataclass(frozen=True)
+class Ports:
+    documents: Documents
+    results: Results
+
+
+PORTS = Ports(documents=repository, results=results)
+
+
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
+    document_id = event["document"]["document_id"]
+    normalized = ports.results.get(event["parsed"]["result"])
+    validation = ports.results.get(event["validation"]["issues"])
+    doc = ports.documents.persist_invoices(document_id, normalized, status=validation["status"],
+                                           issues=validation["issues"], execution_arn=event.get("execution_arn"))
+    count("DocumentsPersisted")
+    logger.info("persisted", extra={"status": doc.status, "invoices": len(normalized["invoices"])})
+    return {"document_id": document_id, "status": doc.status, "invoices": len(normalized["invoices"])}
 
 
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    document_id = event["document"]["document_id"]
-    normalized = results.get(event["parsed"]["result"])
-    validation = results.get(event["validation"]["issues"])
-    doc = repository.persist_invoices(document_id, normalized, status=validation["status"],
-                                      issues=validation["issues"], execution_arn=event.get("execution_arn"))
-    count("DocumentsPersisted")
-    logger.info("persisted", extra={"status": doc.status, "invoices": len(normalized["invoices"])})
-    return {"document_id": document_id, "status": doc.status, "invoices": len(normalized["invoices"])}
+    return handle(event, PORTS)

@@ -7,11 +7,21 @@ Output: {"document_id", "Error", "Cause"} — the Fail state that follows shows 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from invoice_pipeline.adapters import repository
 from invoice_pipeline.domain.events import source_of_state
 from invoice_pipeline.observability import count, lambda_entry, logger
+from invoice_pipeline.ports import Documents
+
+
+@dataclass(frozen=True)
+class Ports:
+    documents: Documents
+
+
+PORTS = Ports(documents=repository)
 
 # Errors raised by Step Functions itself get a name of ours (a Fail state may not report a "States." name)
 # and words a person reading the API would want.
@@ -46,14 +56,13 @@ def named_error(error: str, cause: str) -> tuple[str, str]:
     return error, _readable_cause(error, cause)
 
 
-@lambda_entry
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     state = event.get("input") or {}
     failure = state.get("error") or {}
     error, cause = named_error(str(failure.get("Error") or "UnknownError"), str(failure.get("Cause") or ""))
     document = state.get("document") or {}
     source = source_of_state(state)
-    doc = repository.record_failure(
+    doc = ports.documents.record_failure(
         error_code=error, error_message=cause, execution_arn=event.get("execution_arn"),
         doc_id=document.get("document_id"),
         source=(source.bucket, source.key, source.version) if source else None,
@@ -62,3 +71,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.set_correlation_id(str(doc.id))
     logger.error("document failed", extra={"error": error, "cause": cause})
     return {"document_id": str(doc.id), "Error": error, "Cause": cause}
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, PORTS)

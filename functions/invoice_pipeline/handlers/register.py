@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +20,38 @@ from invoice_pipeline.domain.events import S3Source, s3_source
 from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
 from invoice_pipeline.observability import count, lambda_entry, logger
+from invoice_pipeline.ports import Documents, S3Objects
 
 _CHUNK = 1024 * 1024
 
 
-def _head(src: S3Source) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Ports:
+    documents: Documents
+    s3: S3Objects
+
+
+PORTS = Ports(documents=repository, s3=aws.LazyClient("s3"))
+
+
+def _head(src: S3Source, s3: S3Objects) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
     if src.version_id:
         kwargs["VersionId"] = src.version_id
     try:
-        return aws.client("s3").head_object(**kwargs)  # type: ignore[no-any-return]
+        return s3.head_object(**kwargs)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise InvalidEvent(f"s3://{src.bucket}/{src.key} no longer exists") from exc
         raise
 
 
-def _download_hashing(src: S3Source, target: Path) -> str:
+def _download_hashing(src: S3Source, target: Path, s3: S3Objects) -> str:
     """Stream the object to local storage and hash it on the way: memory stays flat for a 500 MB file."""
     kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
     if src.version_id:
         kwargs["VersionId"] = src.version_id
-    body = aws.client("s3").get_object(**kwargs)["Body"]
+    body = s3.get_object(**kwargs)["Body"]
     digest = hashlib.sha256()
     with target.open("wb") as out:
         for chunk in body.iter_chunks(_CHUNK):
@@ -89,18 +100,17 @@ def _reprocess_request(raw_event: Any, existing: repository.Document | None,
     return request if str(request.get("document_id")) == str(existing.id) else None
 
 
-@lambda_entry
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     src = s3_source(event.get("event"))
     execution_arn = str(event.get("execution_arn") or "")
     logger.append_keys(bucket=src.bucket, key=src.key)
 
-    existing = repository.find_by_source(src.bucket, src.key, src.version)
+    existing = ports.documents.find_by_source(src.bucket, src.key, src.version)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
     if existing is not None and reprocess is None:
         return _already_registered(existing, src, execution_arn)
 
-    size = int(_head(src)["ContentLength"])
+    size = int(_head(src, ports.s3)["ContentLength"])
     if size == 0:
         raise EmptyDocument(f"s3://{src.bucket}/{src.key} is empty (0 bytes)")
     if size > MAX_BYTES:
@@ -110,12 +120,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     os.close(fd)
     path = Path(tmp)
     try:
-        sha256 = _download_hashing(src, path)
+        sha256 = _download_hashing(src, path, ports.s3)
         info = inspect_document(path, size=size)
     finally:
         path.unlink(missing_ok=True)
 
-    reg = repository.register(
+    reg = ports.documents.register(
         bucket=src.bucket, key=src.key, version=src.version, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
     )
@@ -128,3 +138,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _output("duplicate", reg.document, src)
     count("DocumentReprocessed" if reprocess else "DocumentRegistered")
     return _output("analyze", reg.document, src, embedded_einvoice=info.embedded_einvoice)
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, PORTS)

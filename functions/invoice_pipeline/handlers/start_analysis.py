@@ -6,6 +6,7 @@ The state then waits until the Callback function reports Textract's completion w
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,6 +15,17 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.textract_errors import error_for_code
 from invoice_pipeline.observability import count, lambda_entry, logger
+from invoice_pipeline.ports import Documents, TaskTokens, Textract
+
+
+@dataclass(frozen=True)
+class Ports:
+    documents: Documents
+    tokens: TaskTokens
+    textract: Textract
+
+
+PORTS = Ports(documents=repository, tokens=repository, textract=aws.LazyClient("textract"))
 
 
 def job_tag(document_id: str) -> str:
@@ -29,16 +41,15 @@ def client_request_token(sha256: str, document_id: str, execution_arn: str | Non
     return hashlib.sha256(f"{sha256}:{document_id}:{execution_arn or ''}".encode()).hexdigest()  # 64 chars, the max
 
 
-@lambda_entry
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     doc = event["document"]
     document_id: str = doc["document_id"]
     execution_arn = event.get("execution_arn")
     tag = job_tag(document_id)
     settings = config.settings()
 
-    repository.save_task_token(tag=tag, doc_id=document_id, task_token=event["task_token"],
-                               execution_arn=execution_arn)
+    ports.tokens.save_task_token(tag=tag, doc_id=document_id, task_token=event["task_token"],
+                                 execution_arn=execution_arn)
 
     s3_object: dict[str, Any] = {"Bucket": doc["bucket"], "Name": doc["key"]}
     if doc.get("version_id"):
@@ -54,7 +65,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request["OutputConfig"] = {"S3Bucket": settings.textract_output_bucket,
                                    "S3Prefix": settings.textract_output_prefix}
     try:
-        job_id = aws.client("textract").start_expense_analysis(**request)["JobId"]
+        job_id = ports.textract.start_expense_analysis(**request)["JobId"]
     except ClientError as exc:
         err = exc.response.get("Error", {})
         named = error_for_code(str(err.get("Code", "")), str(err.get("Message", "")))
@@ -63,8 +74,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         count(f"Textract.{type(named).__name__}")
         raise named from exc
 
-    repository.set_job_id(tag, job_id)
-    repository.transition(document_id, "ANALYZING", textract_job_id=job_id, execution_arn=execution_arn,
-                          detail={"textract_job_id": job_id})
+    ports.tokens.set_job_id(tag, job_id)
+    ports.documents.transition(document_id, "ANALYZING", textract_job_id=job_id, execution_arn=execution_arn,
+                               detail={"textract_job_id": job_id})
     logger.info("Textract job started", extra={"job_id": job_id, "job_tag": tag})
     return {"job_id": job_id, "job_tag": tag}
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, PORTS)
