@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
+from invoice_pipeline.domain.status import TERMINAL
 
-TERMINAL = ("COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
+from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
 
 
 class CommandError(Exception):

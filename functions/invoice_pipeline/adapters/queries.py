@@ -17,8 +17,6 @@ from pg8000.exceptions import InterfaceError
 
 from invoice_pipeline.adapters import db
 
-STATUSES = ("RECEIVED", "ANALYZING", "PARSING", "VALIDATING", "COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
-
 
 @dataclass(frozen=True)
 class DocumentFilter:

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -36,10 +36,10 @@ from invoice_pipeline.api.models import (
     LineItem,
     Party,
     ReprocessAccepted,
-    Status,
     UploadRequest,
     UploadTicket,
 )
+from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 
 router = APIGatewayHttpRouter()
 
@@ -126,7 +126,7 @@ def _filter(status: Sequence[str] | None, vendor: str | None, q: str | None, rec
 
 
 # Query parameters shared by the list and the export.
-StatusParam = Annotated[list[Status] | None, Query(description="documents in any of these statuses: the "
+StatusParam = Annotated[list[DocumentStatus] | None, Query(description="documents in any of these statuses: the "
                                                   "parameter repeated, or the statuses separated by commas")]
 VendorParam = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL,
                                           description="vendor name, exact but case-insensitive")]
@@ -239,10 +239,11 @@ def get_invoice(document_id: DocumentId) -> DocumentInvoices:
     doc = repository.get_document(document_id)  # DocumentNotFound -> 404 NOT_FOUND
     invoices = repository.invoices_for(doc.id)
     if not invoices:
-        why = {"FAILED": f"it FAILED ({doc.error_code})",
-               "DUPLICATE": f"it is a duplicate of {doc.duplicate_of}"}.get(doc.status, f"it is {doc.status}")
+        why = {DocumentStatus.FAILED: f"it FAILED ({doc.error_code})",
+               DocumentStatus.DUPLICATE: f"it is a duplicate of {doc.duplicate_of}"}.get(doc.status,
+                                                                                        f"it is {doc.status}")
         raise ApiError(Code.NO_INVOICE, f"document {doc.id} has no invoice: {why}")
-    return DocumentInvoices(document_id=doc.id, status=cast(Status, doc.status),
+    return DocumentInvoices(document_id=doc.id, status=doc.status,
                             invoices=[_invoice(r) for r in invoices])
 
 
@@ -307,9 +308,9 @@ def _source_object(doc: repository.Document) -> dict[str, Any]:
 def reprocess(document_id: DocumentId) -> ReprocessAccepted:
     settings = config.settings()
     doc = repository.get_document(document_id)
-    if doc.status not in repository.TERMINAL:
+    if doc.status not in TERMINAL:
         raise ApiError(Code.CONFLICT, f"document {doc.id} is still being processed ({doc.status})")
-    if doc.status == "DUPLICATE":
+    if doc.status == DocumentStatus.DUPLICATE:
         raise ApiError(Code.CONFLICT, f"document {doc.id} is a duplicate: reprocess {doc.duplicate_of} instead")
     owner = queries.live_owner_of_content(doc.sha256, doc.id) if doc.sha256 else None
     if owner is not None:

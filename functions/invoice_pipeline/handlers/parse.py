@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from invoice_pipeline.adapters import aws, repository, results
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract import normalize_expense, summarize
 from invoice_pipeline.domain.textract_errors import error_for_code, error_for_job_status
 from invoice_pipeline.observability import count, lambda_entry, logger, tracer
@@ -46,12 +47,12 @@ def _pages(job_id: str) -> Iterator[dict[str, Any]]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
     job_id = event["analysis"]["job_id"]
-    repository.transition(document_id, "PARSING", execution_arn=event.get("execution_arn"))
+    repository.transition(document_id, DocumentStatus.PARSING, execution_arn=event.get("execution_arn"))
 
     pages = list(_pages(job_id))
     normalized = normalize_expense(pages)
     pointer = results.put(document_id, "normalized", normalized)
-    repository.transition(document_id, "PARSING", result_key=pointer["key"])
+    repository.transition(document_id, DocumentStatus.PARSING, result_key=pointer["key"])
     count("InvoicesParsed", len(normalized["invoices"]))
     logger.info("parsed", extra={"pages": len(pages), "invoices": len(normalized["invoices"])})
     return {"result": pointer, "summary": summarize(normalized), "response_pages": len(pages)}

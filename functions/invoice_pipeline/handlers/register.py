@@ -17,6 +17,7 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.events import S3Source, s3_source
 from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
 from invoice_pipeline.observability import count, lambda_entry, logger
 
@@ -69,9 +70,9 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
 def _already_registered(doc: repository.Document, src: S3Source, execution_arn: str) -> dict[str, Any]:
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
-    if doc.execution_arn == execution_arn and doc.status == "RECEIVED":
+    if doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED:
         return _output("analyze", doc, src)
-    if doc.execution_arn == execution_arn and doc.status == "DUPLICATE":
+    if doc.execution_arn == execution_arn and doc.status == DocumentStatus.DUPLICATE:
         return _output("duplicate", doc, src)
     logger.info("object version already registered: skipping", extra={"document_id": str(doc.id),
                                                                        "status": doc.status})

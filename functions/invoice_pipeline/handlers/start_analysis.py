@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract_errors import error_for_code
 from invoice_pipeline.observability import count, lambda_entry, logger
 
@@ -64,7 +65,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise named from exc
 
     repository.set_job_id(tag, job_id)
-    repository.transition(document_id, "ANALYZING", textract_job_id=job_id, execution_arn=execution_arn,
+    repository.transition(document_id, DocumentStatus.ANALYZING, textract_job_id=job_id, execution_arn=execution_arn,
                           detail={"textract_job_id": job_id})
     logger.info("Textract job started", extra={"job_id": job_id, "job_tag": tag})
     return {"job_id": job_id, "job_tag": tag}

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from invoice_pipeline.adapters import repository, results
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.validation import validate_document
 from invoice_pipeline.observability import count, lambda_entry, logger
 
@@ -16,7 +17,7 @@ from invoice_pipeline.observability import count, lambda_entry, logger
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
-    repository.transition(document_id, "VALIDATING", execution_arn=event.get("execution_arn"))
+    repository.transition(document_id, DocumentStatus.VALIDATING, execution_arn=event.get("execution_arn"))
     normalized = results.get(event["parsed"]["result"])
     outcome = validate_document(normalized, today=datetime.now(UTC).date())
     issues = [i.to_dict() for i in outcome.issues]
