@@ -118,7 +118,7 @@ def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) ->
     while pending and time.monotonic() - started < timeout:
         for (key, version) in list(pending):
             rows = _rows("SELECT id, status FROM documents WHERE bucket = :b AND object_key = :k"
-                         " AND object_version = :v", b=info.ingest_bucket, k=key, v=version)
+                         " AND version_id = :v", b=info.ingest_bucket, k=key, v=version)
             if rows and rows[0]["status"] in TERMINAL:
                 done_ids.append(str(rows[0]["id"]))
                 del pending[(key, version)]

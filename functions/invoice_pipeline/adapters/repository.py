@@ -18,7 +18,7 @@ from invoice_pipeline.domain.validation import outcome
 from invoice_pipeline.errors import DocumentNotFound
 
 _DOC_COLUMNS = (
-    "id, bucket, object_key, object_version, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
+    "id, bucket, object_key, version_id, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
     " error_code, error_message, execution_arn, textract_job_id, result_key, created_at, updated_at"
 )
 
@@ -28,7 +28,7 @@ class Document:
     id: uuid.UUID
     bucket: str
     object_key: str
-    object_version: str
+    version_id: str
     sha256: str | None
     size_bytes: int | None
     media_type: str | None
@@ -76,12 +76,12 @@ def get_document(doc_id: uuid.UUID | str) -> Document:
     return doc
 
 
-def find_by_source(bucket: str, key: str, version: str) -> Document | None:
+def find_by_source(bucket: str, key: str, version_id: str) -> Document | None:
     with transaction() as con:
-        return _one(con, "bucket = :b AND object_key = :k AND object_version = :v", b=bucket, k=key, v=version)
+        return _one(con, "bucket = :b AND object_key = :k AND version_id = :v", b=bucket, k=key, v=version_id)
 
 
-def register(*, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
+def register(*, bucket: str, key: str, version_id: str, sha256: str, size: int, media_type: str,
              page_count: int, execution_arn: str | None, reprocess: dict[str, Any] | None = None) -> Registration:
     """Create the document for one S3 object version, or find it again.
 
@@ -96,7 +96,7 @@ def register(*, bucket: str, key: str, version: str, sha256: str, size: int, med
         return _reregister(uuid.UUID(str(reprocess["document_id"])), reprocess, sha256=sha256, size=size,
                            media_type=media_type, page_count=page_count, execution_arn=execution_arn)
     for _attempt in range(3):
-        existing = find_by_source(bucket, key, version)
+        existing = find_by_source(bucket, key, version_id)
         if existing is not None:
             return Registration(existing, "existing")
         try:
@@ -109,10 +109,10 @@ def register(*, bucket: str, key: str, version: str, sha256: str, size: int, med
                 doc_id = uuid.uuid4()
                 status = DocumentStatus.DUPLICATE if original else DocumentStatus.RECEIVED
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, object_version, sha256, size_bytes,"
+                    "INSERT INTO documents (id, bucket, object_key, version_id, sha256, size_bytes,"
                     " media_type, page_count, status, duplicate_of, execution_arn)"
                     " VALUES (:id, :b, :k, :v, :s, :size, :mt, :pc, :st, :dup, :x)",
-                    id=doc_id, b=bucket, k=key, v=version, s=sha256, size=size, mt=media_type,
+                    id=doc_id, b=bucket, k=key, v=version_id, s=sha256, size=size, mt=media_type,
                     pc=page_count, st=status, dup=original.id if original else None, x=execution_arn,
                 )
                 detail: dict[str, Any] = {"key": key, "sha256": sha256}
@@ -193,13 +193,13 @@ def record_failure(*, error_code: str, error_message: str, execution_arn: str | 
     if doc_id is None and source is not None:
         existing = find_by_source(*source)
         if existing is None:
-            bucket, key, version = source
+            bucket, key, version_id = source
             with transaction() as con:
                 new_id = uuid.uuid4()
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, object_version, status, execution_arn)"
+                    "INSERT INTO documents (id, bucket, object_key, version_id, status, execution_arn)"
                     " VALUES (:id, :b, :k, :v, :st, :x) ON CONFLICT DO NOTHING",
-                    id=new_id, b=bucket, k=key, v=version, st=DocumentStatus.RECEIVED, x=execution_arn,
+                    id=new_id, b=bucket, k=key, v=version_id, st=DocumentStatus.RECEIVED, x=execution_arn,
                 )
                 _event(con, new_id, None, DocumentStatus.RECEIVED, {"key": key}, execution_arn)
             existing = find_by_source(*source)

@@ -87,7 +87,7 @@ class DocumentDetail(_Model):
     id: uuid.UUID
     bucket: str
     key: str
-    version: str = Field(description="S3 version id, or the ETag in an unversioned bucket")
+    version_id: str = Field(description="the S3 object's version id, or its ETag when the bucket is not versioned")
     sha256: str | None
     size_bytes: int | None
     media_type: str | None

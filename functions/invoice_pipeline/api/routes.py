@@ -206,7 +206,7 @@ def get_document(document_id: DocumentId) -> DocumentDetail:
         raise ApiError(Code.NOT_FOUND, f"document {document_id} does not exist")
     arn = row["execution_arn"]
     return DocumentDetail(
-        id=row["id"], bucket=row["bucket"], key=row["object_key"], version=row["object_version"],
+        id=row["id"], bucket=row["bucket"], key=row["object_key"], version_id=row["version_id"],
         sha256=row["sha256"], size_bytes=row["size_bytes"], media_type=row["media_type"],
         page_count=row["page_count"], status=row["status"], duplicate_of=row["duplicate_of"],
         error=DocumentError(code=row["error_code"], message=row["error_message"]) if row["error_code"] else None,
@@ -286,8 +286,8 @@ def _source_object(doc: repository.Document) -> dict[str, Any]:
     version id, or the ETag in an unversioned bucket; S3 tells which."""
     s3 = aws.client("s3")
     try:
-        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key, VersionId=doc.object_version)
-        return {"key": doc.object_key, "size": head["ContentLength"], "version-id": doc.object_version,
+        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key, VersionId=doc.version_id)
+        return {"key": doc.object_key, "size": head["ContentLength"], "version-id": doc.version_id,
                 "etag": str(head.get("ETag", "")).strip('"')}
     except ClientError:
         pass  # not a version id (an ETag), or that version is gone: look at the current object
@@ -296,7 +296,7 @@ def _source_object(doc: repository.Document) -> dict[str, Any]:
     except ClientError as exc:
         raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
     etag = str(head.get("ETag", "")).strip('"')
-    if etag != doc.object_version:
+    if etag != doc.version_id:
         raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} was replaced since this document "
                                          "was registered: the new object has its own document")
     return {"key": doc.object_key, "size": head["ContentLength"], "etag": etag}

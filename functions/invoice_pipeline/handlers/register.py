@@ -117,7 +117,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         path.unlink(missing_ok=True)
 
     reg = repository.register(
-        bucket=src.bucket, key=src.key, version=src.version, sha256=sha256, size=size,
+        bucket=src.bucket, key=src.key, version_id=src.version, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
     )
     logger.set_correlation_id(str(reg.document.id))
