@@ -39,6 +39,7 @@ from invoice_pipeline.api.models import (
     UploadRequest,
     UploadTicket,
 )
+from invoice_pipeline.domain.events import S3Source, event_object, from_s3_response
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 
 router = APIGatewayHttpRouter()
@@ -282,24 +283,23 @@ def create_upload(request: UploadRequest) -> UploadTicket:
 
 
 def _source_object(doc: repository.Document) -> dict[str, Any]:
-    """The `detail.object` of the execution input: the document's own object version. The row keeps the
-    version id, or the ETag in an unversioned bucket; S3 tells which."""
+    """The `detail.object` of the execution input: the document's own object version. The row's version_id
+    is S3's version id, or the ETag in an unversioned bucket, and does not say which: S3 tells."""
     s3 = aws.client("s3")
+    as_version = S3Source(bucket=doc.bucket, key=doc.object_key, version_id=doc.version_id, versioned=True)
     try:
-        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key, VersionId=doc.version_id)
-        return {"key": doc.object_key, "size": head["ContentLength"], "version-id": doc.version_id,
-                "etag": str(head.get("ETag", "")).strip('"')}
+        head = s3.head_object(**as_version.s3_args())
     except ClientError:
-        pass  # not a version id (an ETag), or that version is gone: look at the current object
-    try:
-        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key)
-    except ClientError as exc:
-        raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
-    etag = str(head.get("ETag", "")).strip('"')
-    if etag != doc.version_id:
+        # not a version id (an ETag), or that version is gone: look at the current object
+        try:
+            head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key)
+        except ClientError as exc:
+            raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
+    src = from_s3_response(doc.bucket, doc.object_key, head)
+    if src.version_id != doc.version_id:
         raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} was replaced since this document "
                                          "was registered: the new object has its own document")
-    return {"key": doc.object_key, "size": head["ContentLength"], "etag": etag}
+    return event_object(src, etag=str(head.get("ETag", "")).strip('"'))
 
 
 @router.post("/documents/<document_id>/reprocess", summary="Run the document through the pipeline again, "

@@ -25,11 +25,8 @@ _CHUNK = 1024 * 1024
 
 
 def _head(src: S3Source) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
-    if src.version_id:
-        kwargs["VersionId"] = src.version_id
     try:
-        return aws.client("s3").head_object(**kwargs)  # type: ignore[no-any-return]
+        return aws.client("s3").head_object(**src.s3_args())  # type: ignore[no-any-return]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise InvalidEvent(f"s3://{src.bucket}/{src.key} no longer exists") from exc
@@ -38,10 +35,7 @@ def _head(src: S3Source) -> dict[str, Any]:
 
 def _download_hashing(src: S3Source, target: Path) -> str:
     """Stream the object to local storage and hash it on the way: memory stays flat for a 500 MB file."""
-    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
-    if src.version_id:
-        kwargs["VersionId"] = src.version_id
-    body = aws.client("s3").get_object(**kwargs)["Body"]
+    body = aws.client("s3").get_object(**src.s3_args())["Body"]
     digest = hashlib.sha256()
     with target.open("wb") as out:
         for chunk in body.iter_chunks(_CHUNK):
@@ -58,6 +52,7 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
         "bucket": src.bucket,
         "key": src.key,
         "version_id": src.version_id,
+        "versioned": src.versioned,
         "sha256": doc.sha256,
         "media_type": doc.media_type,
         "page_count": doc.page_count,
@@ -96,7 +91,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     execution_arn = str(event.get("execution_arn") or "")
     logger.append_keys(bucket=src.bucket, key=src.key)
 
-    existing = repository.find_by_source(src.bucket, src.key, src.version)
+    existing = repository.find_by_source(src.bucket, src.key, src.version_id)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
     if existing is not None and reprocess is None:
         return _already_registered(existing, src, execution_arn)
@@ -117,7 +112,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         path.unlink(missing_ok=True)
 
     reg = repository.register(
-        bucket=src.bucket, key=src.key, version_id=src.version, sha256=sha256, size=size,
+        bucket=src.bucket, key=src.key, version_id=src.version_id, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
     )
     logger.set_correlation_id(str(reg.document.id))

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.events import S3Source
 from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract_errors import error_for_code
 from invoice_pipeline.observability import count, lambda_entry, logger
@@ -41,11 +42,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     repository.save_task_token(tag=tag, doc_id=document_id, task_token=event["task_token"],
                                execution_arn=execution_arn)
 
-    s3_object: dict[str, Any] = {"Bucket": doc["bucket"], "Name": doc["key"]}
-    if doc.get("version_id"):
-        s3_object["Version"] = doc["version_id"]
+    # A payload from before `versioned` existed (an execution started before a deploy) reads as unversioned:
+    # Textract then analyzes the current object, as it did when no version was known.
+    src = S3Source(bucket=doc["bucket"], key=doc["key"], version_id=doc["version_id"] or "",
+                   versioned=bool(doc.get("versioned")))
     request: dict[str, Any] = {
-        "DocumentLocation": {"S3Object": s3_object},
+        "DocumentLocation": {"S3Object": src.textract_s3_object()},
         "ClientRequestToken": client_request_token(doc["sha256"], document_id, execution_arn),
         "JobTag": tag,
         "NotificationChannel": {"SNSTopicArn": settings.textract_sns_topic_arn,
