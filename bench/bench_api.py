@@ -35,7 +35,7 @@ VENDORS = 500
 SEED_SQL = [
     # Documents spread over a year, newest last; the status mix of a working system.
     """
-    INSERT INTO documents (id, bucket, object_key, object_version, sha256, size_bytes, media_type, page_count,
+    INSERT INTO documents (id, bucket, object_key, version_id, sha256, size_bytes, media_type, page_count,
                            status, error_code, error_message, execution_arn, created_at, updated_at)
     SELECT gen_random_uuid(), 'bench-ingest', 'incoming/' || n || '/invoice-' || n || '.pdf', md5(n::text),
            md5('content' || n) || md5('more' || n), 50000 + n % 900000, 'application/pdf', 1 + n % 4,
@@ -68,8 +68,8 @@ SEED_SQL = [
     INSERT INTO invoices (id, document_id, seq, invoice_number, vendor_name, vendor_address, vendor_tax_id,
                           customer_name, invoice_date, currency, subtotal, tax, total, amount_due,
                           validation_status, issues, confidence, provenance, created_at)
-    SELECT gen_random_uuid(), d.id, 0, 'INV-' || substr(d.object_version, 1, 8),
-           'Vendor ' || (abs(hashtext(d.object_version)) % :vendors), 'Street 1, 10115 Berlin', 'DE123456789',
+    SELECT gen_random_uuid(), d.id, 0, 'INV-' || substr(d.version_id, 1, 8),
+           'Vendor ' || (abs(hashtext(d.version_id)) % :vendors), 'Street 1, 10115 Berlin', 'DE123456789',
            'Customer Ltd', (d.created_at - interval '3 days')::date, 'EUR', 100.00, 19.00, 119.00, 119.00,
            d.status, CASE WHEN d.status = 'NEEDS_REVIEW' THEN '[{"code": "LOW_CONFIDENCE"}]' ELSE '[]' END::jsonb,
            '{"total": 0.97}'::jsonb, '{"engine": "textract", "pages": [1], "fields": {}}'::jsonb, d.updated_at

@@ -54,7 +54,7 @@ def client_error(code: str, operation: str, message: str = "", status: int = 400
 def make_document(**fields: Any) -> Document:
     values: dict[str, Any] = {
         "id": uuid.UUID("0f6b2c7e-4a1d-4c57-9b8e-2d6a3f1c9e04"), "bucket": "invoices-prod-ingest",
-        "object_key": "incoming/acme-2024-0042.pdf", "object_version": "Wq3jE2v0cGZ8X1dOe5a.Ty0rNn1xkPQh",
+        "object_key": "incoming/acme-2024-0042.pdf", "version_id": "Wq3jE2v0cGZ8X1dOe5a.Ty0rNn1xkPQh",
         "sha256": None, "size_bytes": None, "media_type": None, "page_count": None, "status": "RECEIVED",
         "duplicate_of": None, "error_code": None, "error_message": None, "execution_arn": None,
         "textract_job_id": None, "result_key": None, "created_at": datetime(2024, 11, 12, tzinfo=UTC),
@@ -78,17 +78,17 @@ class FakeDocuments:
         self.duplicate_of = duplicate_of
         self.status: dict[str, str] = {}
 
-    def find_by_source(self, bucket: str, key: str, version: str) -> Document | None:
-        self.journal.record("documents", "find_by_source", bucket=bucket, key=key, version=version)
+    def find_by_source(self, bucket: str, key: str, version_id: str) -> Document | None:
+        self.journal.record("documents", "find_by_source", bucket=bucket, key=key, version_id=version_id)
         found = None if self.race else self.existing
-        if found and (found.bucket, found.object_key, found.object_version) == (bucket, key, version):
+        if found and (found.bucket, found.object_key, found.version_id) == (bucket, key, version_id):
             return found
         return None
 
-    def register(self, *, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
+    def register(self, *, bucket: str, key: str, version_id: str, sha256: str, size: int, media_type: str,
                  page_count: int, execution_arn: str | None,
                  reprocess: dict[str, Any] | None = None) -> Registration:
-        self.journal.record("documents", "register", bucket=bucket, key=key, version=version, sha256=sha256,
+        self.journal.record("documents", "register", bucket=bucket, key=key, version_id=version_id, sha256=sha256,
                             size=size, media_type=media_type, page_count=page_count, execution_arn=execution_arn,
                             reprocess=reprocess)
         if self.outcome == "existing":
@@ -96,7 +96,7 @@ class FakeDocuments:
             return Registration(self.existing, "existing")
         doc = make_document(
             id=uuid.UUID(str(reprocess["document_id"])) if reprocess else uuid.uuid4(), bucket=bucket,
-            object_key=key, object_version=version, sha256=sha256, size_bytes=size, media_type=media_type,
+            object_key=key, version_id=version_id, sha256=sha256, size_bytes=size, media_type=media_type,
             page_count=page_count, execution_arn=execution_arn,
             status="DUPLICATE" if self.outcome == "duplicate" else "RECEIVED",
             duplicate_of=self.duplicate_of if self.outcome == "duplicate" else None,
@@ -117,7 +117,7 @@ class FakeDocuments:
         doc = make_document(id=uuid.UUID(doc_id) if doc_id else uuid.uuid4(), status="FAILED",
                             error_code=error_code, error_message=error_message)
         if source:
-            doc = replace(doc, bucket=source[0], object_key=source[1], object_version=source[2])
+            doc = replace(doc, bucket=source[0], object_key=source[1], version_id=source[2])
         return doc
 
     def persist_invoices(self, doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: str,

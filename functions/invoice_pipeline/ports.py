@@ -16,24 +16,25 @@ import uuid
 from typing import Any, Protocol
 
 from invoice_pipeline.adapters.repository import Document, Registration
+from invoice_pipeline.domain.status import DocumentStatus
 
 
 class Documents(Protocol):
     """The `documents` rows and their status events."""
 
-    def find_by_source(self, bucket: str, key: str, version: str) -> Document | None: ...
+    def find_by_source(self, bucket: str, key: str, version_id: str) -> Document | None: ...
 
-    def register(self, *, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
+    def register(self, *, bucket: str, key: str, version_id: str, sha256: str, size: int, media_type: str,
                  page_count: int, execution_arn: str | None,
                  reprocess: dict[str, Any] | None = None) -> Registration: ...
 
-    def transition(self, doc_id: uuid.UUID | str, to_status: str, *, detail: dict[str, Any] | None = None,
+    def transition(self, doc_id: uuid.UUID | str, to_status: DocumentStatus, *, detail: dict[str, Any] | None = None,
                    execution_arn: str | None = None, **fields: Any) -> Document: ...
 
     def record_failure(self, *, error_code: str, error_message: str, execution_arn: str | None,
                        doc_id: str | None = None, source: tuple[str, str, str] | None = None) -> Document: ...
 
-    def persist_invoices(self, doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: str,
+    def persist_invoices(self, doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: DocumentStatus,
                          issues: list[dict[str, Any]], execution_arn: str | None) -> Document: ...
 
 

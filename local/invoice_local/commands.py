@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
+from invoice_pipeline.domain.events import from_s3_response
+from invoice_pipeline.domain.status import TERMINAL
 
-TERMINAL = ("COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
+from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
 
 
 class CommandError(Exception):
@@ -111,17 +112,16 @@ def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) ->
         key = f"incoming/{path.name}"
         with path.open("rb") as body:
             put = s3.put_object(Bucket=info.ingest_bucket, Key=key, Body=body)
-        version = put.get("VersionId") if put.get("VersionId") not in (None, "null") else put["ETag"].strip('"')
-        pending[(key, version)] = path
+        pending[(key, from_s3_response(info.ingest_bucket, key, put).version_id)] = path
     started, done_ids, total = time.monotonic(), [], len(pending)
     _progress(0, total, started)
     while pending and time.monotonic() - started < timeout:
-        for (key, version) in list(pending):
+        for (key, version_id) in list(pending):
             rows = _rows("SELECT id, status FROM documents WHERE bucket = :b AND object_key = :k"
-                         " AND object_version = :v", b=info.ingest_bucket, k=key, v=version)
+                         " AND version_id = :v", b=info.ingest_bucket, k=key, v=version_id)
             if rows and rows[0]["status"] in TERMINAL:
                 done_ids.append(str(rows[0]["id"]))
-                del pending[(key, version)]
+                del pending[(key, version_id)]
                 _progress(total - len(pending), total, started)
         time.sleep(0.3)
     if pending:

@@ -12,6 +12,7 @@ from invoice_local.deployment import Deployment as Stack
 from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
 from invoice_pipeline.adapters import repository
+from invoice_pipeline.domain.events import from_s3_response
 from invoice_pipeline.schemas import validate_definition
 
 from tests.integration.test_api_routes import (
@@ -144,9 +145,9 @@ def test_reprocess_refusals(api_stack: Stack, standin: standin_mod._State) -> No
     api_stack.upload("incoming/copy.png", content)
     api_stack.wait_for_executions(2)
     original = repository.find_by_source(api_stack.ingest_bucket, "incoming/original.png",
-                                         _version("incoming/original.png", api_stack))
+                                         _version_id("incoming/original.png", api_stack))
     copy = repository.find_by_source(api_stack.ingest_bucket, "incoming/copy.png",
-                                     _version("incoming/copy.png", api_stack))
+                                     _version_id("incoming/copy.png", api_stack))
     assert original is not None and copy is not None and copy.status == "DUPLICATE"
 
     reply = call("POST", f"/documents/{copy.id}/reprocess")
@@ -169,6 +170,6 @@ def test_reprocess_refusals(api_stack: Stack, standin: standin_mod._State) -> No
     assert len(api_stack.executions()) == 2  # no refused request started anything
 
 
-def _version(key: str, stack: Stack) -> str:
+def _version_id(key: str, stack: Stack) -> str:
     head = stack.client("s3").head_object(Bucket=stack.ingest_bucket, Key=key)
-    return str(head.get("VersionId") or head["ETag"].strip('"'))
+    return from_s3_response(stack.ingest_bucket, key, head).version_id

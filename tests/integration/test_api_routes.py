@@ -72,7 +72,7 @@ def insert_document(*, key: str = "incoming/a.pdf", status: str = "RECEIVED", cr
     arn = execution_arn or f"arn:aws:states:eu-west-1:111122223333:execution:invoices-pipeline:{doc_id.hex}"
     with db.transaction() as con:
         con.run(
-            "INSERT INTO documents (id, bucket, object_key, object_version, sha256, size_bytes, media_type,"
+            "INSERT INTO documents (id, bucket, object_key, version_id, sha256, size_bytes, media_type,"
             " page_count, status, duplicate_of, error_code, error_message, execution_arn, created_at, updated_at)"
             " VALUES (:id, 'ingest', :k, :v, :s, 1234, 'application/pdf', 1, :st, :dup, :ec, :em, :x, :t, :t)",
             id=doc_id, k=key, v=uuid.uuid4().hex, s=sha256 or uuid.uuid4().hex * 2, st=status, dup=duplicate_of,

@@ -82,7 +82,7 @@ def raises(error: type[Exception], event: dict[str, Any] = EVENT, **setup: Any) 
 
 
 def registered(existing_status: str, execution_arn: str) -> Document:
-    return make_document(object_key=KEY, object_version=VERSION_ID, status=existing_status,
+    return make_document(object_key=KEY, version_id=VERSION_ID, status=existing_status,
                          execution_arn=execution_arn, sha256=hashlib.sha256(PDF).hexdigest(),
                          size_bytes=len(PDF), media_type="application/pdf", page_count=1)
 
@@ -91,11 +91,11 @@ def test_new_upload_is_hashed_sniffed_and_registered(work_dir: Path) -> None:
     result, journal = run(EVENT)
 
     assert journal.names() == ["documents.find_by_source", "s3.head_object", "s3.get_object", "documents.register"]
-    assert journal.of("documents.find_by_source") == [{"bucket": BUCKET, "key": KEY, "version": VERSION_ID}]
+    assert journal.of("documents.find_by_source") == [{"bucket": BUCKET, "key": KEY, "version_id": VERSION_ID}]
     assert journal.of("s3.head_object") == [WHERE]
     assert journal.of("s3.get_object") == [WHERE]
     assert journal.of("documents.register") == [{
-        "bucket": BUCKET, "key": KEY, "version": VERSION_ID, "sha256": hashlib.sha256(PDF).hexdigest(),
+        "bucket": BUCKET, "key": KEY, "version_id": VERSION_ID, "sha256": hashlib.sha256(PDF).hexdigest(),
         "size": len(PDF), "media_type": "application/pdf", "page_count": 1, "execution_arn": ARN,
         "reprocess": None,
     }]
@@ -110,11 +110,11 @@ def test_new_upload_is_hashed_sniffed_and_registered(work_dir: Path) -> None:
 def test_unversioned_bucket_uses_the_etag_and_no_version_id() -> None:
     event = load_event("register_input", **{"event__detail__object__version-id": REMOVE})
     result, journal = run(event)
-    assert journal.of("documents.find_by_source") == [{"bucket": BUCKET, "key": KEY, "version": ETAG}]
+    assert journal.of("documents.find_by_source") == [{"bucket": BUCKET, "key": KEY, "version_id": ETAG}]
     assert journal.of("s3.head_object") == [{"Bucket": BUCKET, "Key": KEY}]
     assert journal.of("s3.get_object") == [{"Bucket": BUCKET, "Key": KEY}]
-    assert journal.of("documents.register")[0]["version"] == ETAG
-    assert result["version_id"] is None
+    assert journal.of("documents.register")[0]["version_id"] == ETAG
+    assert result["version_id"] == ETAG and result["versioned"] is False  # an ETag, never sent to S3 as a version
 
 
 def test_same_content_as_an_earlier_document_is_a_duplicate() -> None:

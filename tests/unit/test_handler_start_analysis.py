@@ -80,7 +80,7 @@ def test_the_job_tag_fits_textract_and_the_token_does_not_go_to_textract() -> No
 def test_unversioned_object_and_no_output_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTRACT_OUTPUT_BUCKET", "")
     journal = Journal()
-    start_analysis.handle(load_event("start_analysis_input", document__version_id=None), ports(journal))
+    start_analysis.handle(load_event("start_analysis_input", document__versioned=False), ports(journal))
     [request] = journal.of("textract.start_expense_analysis")
     assert "Version" not in request["DocumentLocation"]["S3Object"]
     assert "OutputConfig" not in request

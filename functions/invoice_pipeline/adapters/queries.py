@@ -17,8 +17,6 @@ from pg8000.exceptions import InterfaceError
 
 from invoice_pipeline.adapters import db
 
-STATUSES = ("RECEIVED", "ANALYZING", "PARSING", "VALIDATING", "COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
-
 
 @dataclass(frozen=True)
 class DocumentFilter:
@@ -138,7 +136,7 @@ def list_documents(f: DocumentFilter, *, limit: int,
 
 # --- GET /documents/{id} ------------------------------------------------------------------------------
 DETAIL_SQL = """
-SELECT d.id, d.bucket, d.object_key, d.object_version, d.sha256, d.size_bytes, d.media_type, d.page_count,
+SELECT d.id, d.bucket, d.object_key, d.version_id, d.sha256, d.size_bytes, d.media_type, d.page_count,
        d.status, d.duplicate_of, d.error_code, d.error_message, d.execution_arn, d.textract_job_id,
        d.created_at, d.updated_at,
        (SELECT count(*) FROM invoices c WHERE c.document_id = d.id) AS invoice_count,

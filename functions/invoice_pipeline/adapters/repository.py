@@ -13,12 +13,12 @@ from typing import Any
 from pg8000.exceptions import DatabaseError
 
 from invoice_pipeline.adapters.db import Connection, rows, transaction
+from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
+from invoice_pipeline.domain.validation import outcome
 from invoice_pipeline.errors import DocumentNotFound
 
-TERMINAL = frozenset({"COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"})
-
 _DOC_COLUMNS = (
-    "id, bucket, object_key, object_version, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
+    "id, bucket, object_key, version_id, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
     " error_code, error_message, execution_arn, textract_job_id, result_key, created_at, updated_at"
 )
 
@@ -28,12 +28,12 @@ class Document:
     id: uuid.UUID
     bucket: str
     object_key: str
-    object_version: str
+    version_id: str
     sha256: str | None
     size_bytes: int | None
     media_type: str | None
     page_count: int | None
-    status: str
+    status: DocumentStatus
     duplicate_of: uuid.UUID | None
     error_code: str | None
     error_message: str | None
@@ -51,7 +51,7 @@ class Registration:
 
 
 def _doc(row: dict[str, Any]) -> Document:
-    return Document(**{("id" if k == "id" else k): v for k, v in row.items()})
+    return Document(**{**row, "status": DocumentStatus(row["status"])})
 
 
 def _one(con: Connection, where: str, **params: Any) -> Document | None:
@@ -59,7 +59,7 @@ def _one(con: Connection, where: str, **params: Any) -> Document | None:
     return _doc(found[0]) if found else None
 
 
-def _event(con: Connection, doc_id: uuid.UUID, from_status: str | None, to_status: str,
+def _event(con: Connection, doc_id: uuid.UUID, from_status: DocumentStatus | None, to_status: DocumentStatus,
            detail: dict[str, Any] | None = None, execution_arn: str | None = None) -> None:
     con.run(
         "INSERT INTO document_events (document_id, from_status, to_status, detail, execution_arn)"
@@ -76,12 +76,12 @@ def get_document(doc_id: uuid.UUID | str) -> Document:
     return doc
 
 
-def find_by_source(bucket: str, key: str, version: str) -> Document | None:
+def find_by_source(bucket: str, key: str, version_id: str) -> Document | None:
     with transaction() as con:
-        return _one(con, "bucket = :b AND object_key = :k AND object_version = :v", b=bucket, k=key, v=version)
+        return _one(con, "bucket = :b AND object_key = :k AND version_id = :v", b=bucket, k=key, v=version_id)
 
 
-def register(*, bucket: str, key: str, version: str, sha256: str, size: int, media_type: str,
+def register(*, bucket: str, key: str, version_id: str, sha256: str, size: int, media_type: str,
              page_count: int, execution_arn: str | None, reprocess: dict[str, Any] | None = None) -> Registration:
     """Create the document for one S3 object version, or find it again.
 
@@ -96,21 +96,23 @@ def register(*, bucket: str, key: str, version: str, sha256: str, size: int, med
         return _reregister(uuid.UUID(str(reprocess["document_id"])), reprocess, sha256=sha256, size=size,
                            media_type=media_type, page_count=page_count, execution_arn=execution_arn)
     for _attempt in range(3):
-        existing = find_by_source(bucket, key, version)
+        existing = find_by_source(bucket, key, version_id)
         if existing is not None:
             return Registration(existing, "existing")
         try:
             with transaction() as con:
+                # Written out as the partial index documents_canonical_content says it, so that the planner
+                # can use that index (a bound parameter would hide the implication).
                 original = _one(
                     con, "sha256 = :s AND status NOT IN ('FAILED', 'DUPLICATE')", s=sha256
                 )
                 doc_id = uuid.uuid4()
-                status = "DUPLICATE" if original else "RECEIVED"
+                status = DocumentStatus.DUPLICATE if original else DocumentStatus.RECEIVED
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, object_version, sha256, size_bytes,"
+                    "INSERT INTO documents (id, bucket, object_key, version_id, sha256, size_bytes,"
                     " media_type, page_count, status, duplicate_of, execution_arn)"
                     " VALUES (:id, :b, :k, :v, :s, :size, :mt, :pc, :st, :dup, :x)",
-                    id=doc_id, b=bucket, k=key, v=version, s=sha256, size=size, mt=media_type,
+                    id=doc_id, b=bucket, k=key, v=version_id, s=sha256, size=size, mt=media_type,
                     pc=page_count, st=status, dup=original.id if original else None, x=execution_arn,
                 )
                 detail: dict[str, Any] = {"key": key, "sha256": sha256}
@@ -137,16 +139,17 @@ def _reregister(doc_id: uuid.UUID, reprocess: dict[str, Any], *, sha256: str, si
         current = _one(con, "id = :id FOR UPDATE", id=doc_id)
         if current is None:
             raise DocumentNotFound(f"document {doc_id} does not exist")
-        if current.execution_arn == execution_arn or current.status not in TERMINAL or current.status == "DUPLICATE":
+        if (current.execution_arn == execution_arn or current.status not in TERMINAL
+                or current.status == DocumentStatus.DUPLICATE):
             return Registration(current, "existing")
         con.run("DELETE FROM invoices WHERE document_id = :id", id=doc_id)
         con.run(
-            "UPDATE documents SET status = 'RECEIVED', sha256 = :s, size_bytes = :size, media_type = :mt,"
+            "UPDATE documents SET status = :st, sha256 = :s, size_bytes = :size, media_type = :mt,"
             " page_count = :pc, duplicate_of = NULL, error_code = NULL, error_message = NULL,"
             " textract_job_id = NULL, result_key = NULL, execution_arn = :x, updated_at = now() WHERE id = :id",
-            s=sha256, size=size, mt=media_type, pc=page_count, x=execution_arn, id=doc_id,
+            st=DocumentStatus.RECEIVED, s=sha256, size=size, mt=media_type, pc=page_count, x=execution_arn, id=doc_id,
         )
-        _event(con, doc_id, current.status, "RECEIVED",
+        _event(con, doc_id, current.status, DocumentStatus.RECEIVED,
                {"reprocess": True, "requested_by": reprocess.get("requested_by"),
                 "previous_execution_arn": current.execution_arn, "sha256": sha256}, execution_arn)
         doc = _one(con, "id = :id", id=doc_id)
@@ -159,7 +162,7 @@ def _is_unique_violation(exc: DatabaseError) -> bool:
     return info.get("C") == "23505"
 
 
-def transition(doc_id: uuid.UUID | str, to_status: str, *, detail: dict[str, Any] | None = None,
+def transition(doc_id: uuid.UUID | str, to_status: DocumentStatus, *, detail: dict[str, Any] | None = None,
                execution_arn: str | None = None, **fields: Any) -> Document:
     """Move a document to a new status, with its event row, optionally setting other columns."""
     allowed = {"textract_job_id", "result_key", "error_code", "error_message", "execution_arn"}
@@ -190,21 +193,21 @@ def record_failure(*, error_code: str, error_message: str, execution_arn: str | 
     if doc_id is None and source is not None:
         existing = find_by_source(*source)
         if existing is None:
-            bucket, key, version = source
+            bucket, key, version_id = source
             with transaction() as con:
                 new_id = uuid.uuid4()
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, object_version, status, execution_arn)"
-                    " VALUES (:id, :b, :k, :v, 'RECEIVED', :x) ON CONFLICT DO NOTHING",
-                    id=new_id, b=bucket, k=key, v=version, x=execution_arn,
+                    "INSERT INTO documents (id, bucket, object_key, version_id, status, execution_arn)"
+                    " VALUES (:id, :b, :k, :v, :st, :x) ON CONFLICT DO NOTHING",
+                    id=new_id, b=bucket, k=key, v=version_id, st=DocumentStatus.RECEIVED, x=execution_arn,
                 )
-                _event(con, new_id, None, "RECEIVED", {"key": key}, execution_arn)
+                _event(con, new_id, None, DocumentStatus.RECEIVED, {"key": key}, execution_arn)
             existing = find_by_source(*source)
         assert existing is not None
         doc_id = str(existing.id)
     if doc_id is None:
         raise DocumentNotFound("a failure with neither a document id nor an S3 source cannot be recorded")
-    return transition(doc_id, "FAILED", detail={"error": error_code, "cause": error_message[:2000]},
+    return transition(doc_id, DocumentStatus.FAILED, detail={"error": error_code, "cause": error_message[:2000]},
                       execution_arn=execution_arn, error_code=error_code, error_message=error_message[:4000])
 
 
@@ -252,7 +255,7 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: str,
+def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: DocumentStatus,
                      issues: list[dict[str, Any]], execution_arn: str | None) -> Document:
     """Write every invoice of a document and move it to its final status, all in one transaction.
     Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy."""
@@ -279,7 +282,7 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                 po=inv.get("po_number"), cur=inv.get("currency"), sub=_dec(inv.get("subtotal")),
                 tax=_dec(inv.get("tax")), disc=_dec(inv.get("discount")), tot=_dec(inv.get("total")),
                 due=_dec(inv.get("amount_due")),
-                vs="NEEDS_REVIEW" if any(i.get("severity") == "error" for i in inv_issues) else "COMPLETED",
+                vs=outcome(i.get("severity") for i in inv_issues),
                 issues=json.dumps(inv_issues), conf=json.dumps(inv.get("confidence", {})),
                 alts=json.dumps(inv.get("alternatives", {})), prov=json.dumps(inv.get("provenance", {})),
             )

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from invoice_pipeline.api.errors import Code
 from invoice_pipeline.domain.sniff import MAX_BYTES
+from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus
 
-Status = Literal["RECEIVED", "ANALYZING", "PARSING", "VALIDATING", "COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"]
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1234.56"])]
 UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
 
@@ -50,7 +50,7 @@ class GatewayUnauthorized(_Model):
 class DocumentSummary(_Model):
     id: uuid.UUID
     key: str = Field(description="the object key in the ingest bucket")
-    status: Status
+    status: DocumentStatus
     media_type: str | None
     size_bytes: int | None
     page_count: int | None
@@ -72,8 +72,8 @@ class DocumentPage(_Model):
 
 class TimelineEvent(_Model):
     at: datetime
-    from_status: Status | None
-    to_status: Status
+    from_status: DocumentStatus | None
+    to_status: DocumentStatus
     detail: dict[str, Any]
     execution_arn: str | None
 
@@ -87,12 +87,12 @@ class DocumentDetail(_Model):
     id: uuid.UUID
     bucket: str
     key: str
-    version: str = Field(description="S3 version id, or the ETag in an unversioned bucket")
+    version_id: str = Field(description="the S3 object's version id, or its ETag when the bucket is not versioned")
     sha256: str | None
     size_bytes: int | None
     media_type: str | None
     page_count: int | None
-    status: Status
+    status: DocumentStatus
     duplicate_of: uuid.UUID | None
     error: DocumentError | None
     execution_arn: str | None = Field(description="the latest Step Functions execution for this document")
@@ -145,7 +145,7 @@ class Invoice(_Model):
     discount: Amount | None
     total: Amount | None
     amount_due: Amount | None
-    validation_status: Literal["COMPLETED", "NEEDS_REVIEW"]
+    validation_status: InvoiceStatus
     issues: list[Issue]
     confidence: dict[str, Any]
     provenance: dict[str, Any]
@@ -154,7 +154,7 @@ class Invoice(_Model):
 
 class DocumentInvoices(_Model):
     document_id: uuid.UUID
-    status: Status
+    status: DocumentStatus
     invoices: list[Invoice]
 
 

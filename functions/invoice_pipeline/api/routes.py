@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -36,10 +36,11 @@ from invoice_pipeline.api.models import (
     LineItem,
     Party,
     ReprocessAccepted,
-    Status,
     UploadRequest,
     UploadTicket,
 )
+from invoice_pipeline.domain.events import S3Source, event_object, from_s3_response
+from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 
 router = APIGatewayHttpRouter()
 
@@ -126,7 +127,7 @@ def _filter(status: Sequence[str] | None, vendor: str | None, q: str | None, rec
 
 
 # Query parameters shared by the list and the export.
-StatusParam = Annotated[list[Status] | None, Query(description="documents in any of these statuses: the "
+StatusParam = Annotated[list[DocumentStatus] | None, Query(description="documents in any of these statuses: the "
                                                   "parameter repeated, or the statuses separated by commas")]
 VendorParam = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL,
                                           description="vendor name, exact but case-insensitive")]
@@ -206,7 +207,7 @@ def get_document(document_id: DocumentId) -> DocumentDetail:
         raise ApiError(Code.NOT_FOUND, f"document {document_id} does not exist")
     arn = row["execution_arn"]
     return DocumentDetail(
-        id=row["id"], bucket=row["bucket"], key=row["object_key"], version=row["object_version"],
+        id=row["id"], bucket=row["bucket"], key=row["object_key"], version_id=row["version_id"],
         sha256=row["sha256"], size_bytes=row["size_bytes"], media_type=row["media_type"],
         page_count=row["page_count"], status=row["status"], duplicate_of=row["duplicate_of"],
         error=DocumentError(code=row["error_code"], message=row["error_message"]) if row["error_code"] else None,
@@ -239,10 +240,11 @@ def get_invoice(document_id: DocumentId) -> DocumentInvoices:
     doc = repository.get_document(document_id)  # DocumentNotFound -> 404 NOT_FOUND
     invoices = repository.invoices_for(doc.id)
     if not invoices:
-        why = {"FAILED": f"it FAILED ({doc.error_code})",
-               "DUPLICATE": f"it is a duplicate of {doc.duplicate_of}"}.get(doc.status, f"it is {doc.status}")
+        why = {DocumentStatus.FAILED: f"it FAILED ({doc.error_code})",
+               DocumentStatus.DUPLICATE: f"it is a duplicate of {doc.duplicate_of}"}.get(doc.status,
+                                                                                        f"it is {doc.status}")
         raise ApiError(Code.NO_INVOICE, f"document {doc.id} has no invoice: {why}")
-    return DocumentInvoices(document_id=doc.id, status=cast(Status, doc.status),
+    return DocumentInvoices(document_id=doc.id, status=doc.status,
                             invoices=[_invoice(r) for r in invoices])
 
 
@@ -281,24 +283,23 @@ def create_upload(request: UploadRequest) -> UploadTicket:
 
 
 def _source_object(doc: repository.Document) -> dict[str, Any]:
-    """The `detail.object` of the execution input: the document's own object version. The row keeps the
-    version id, or the ETag in an unversioned bucket; S3 tells which."""
+    """The `detail.object` of the execution input: the document's own object version. The row's version_id
+    is S3's version id, or the ETag in an unversioned bucket, and does not say which: S3 tells."""
     s3 = aws.client("s3")
+    as_version = S3Source(bucket=doc.bucket, key=doc.object_key, version_id=doc.version_id, versioned=True)
     try:
-        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key, VersionId=doc.object_version)
-        return {"key": doc.object_key, "size": head["ContentLength"], "version-id": doc.object_version,
-                "etag": str(head.get("ETag", "")).strip('"')}
+        head = s3.head_object(**as_version.s3_args())
     except ClientError:
-        pass  # not a version id (an ETag), or that version is gone: look at the current object
-    try:
-        head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key)
-    except ClientError as exc:
-        raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
-    etag = str(head.get("ETag", "")).strip('"')
-    if etag != doc.object_version:
+        # not a version id (an ETag), or that version is gone: look at the current object
+        try:
+            head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key)
+        except ClientError as exc:
+            raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
+    src = from_s3_response(doc.bucket, doc.object_key, head)
+    if src.version_id != doc.version_id:
         raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} was replaced since this document "
                                          "was registered: the new object has its own document")
-    return {"key": doc.object_key, "size": head["ContentLength"], "etag": etag}
+    return event_object(src, etag=str(head.get("ETag", "")).strip('"'))
 
 
 @router.post("/documents/<document_id>/reprocess", summary="Run the document through the pipeline again, "
@@ -307,9 +308,9 @@ def _source_object(doc: repository.Document) -> dict[str, Any]:
 def reprocess(document_id: DocumentId) -> ReprocessAccepted:
     settings = config.settings()
     doc = repository.get_document(document_id)
-    if doc.status not in repository.TERMINAL:
+    if doc.status not in TERMINAL:
         raise ApiError(Code.CONFLICT, f"document {doc.id} is still being processed ({doc.status})")
-    if doc.status == "DUPLICATE":
+    if doc.status == DocumentStatus.DUPLICATE:
         raise ApiError(Code.CONFLICT, f"document {doc.id} is a duplicate: reprocess {doc.duplicate_of} instead")
     owner = queries.live_owner_of_content(doc.sha256, doc.id) if doc.sha256 else None
     if owner is not None:

@@ -11,11 +11,13 @@ absorbs rounding; see `arithmetic_tolerance`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from invoice_pipeline.domain.status import InvoiceStatus
 from invoice_pipeline.schemas import validate_against
 
 __all__ = [
@@ -31,11 +33,11 @@ __all__ = [
     "ValidationResult",
     "arithmetic_tolerance",
     "minor_unit",
+    "outcome",
     "validate_document",
 ]
 
 Severity = Literal["error", "warning"]
-Status = Literal["COMPLETED", "NEEDS_REVIEW"]
 
 SCHEMA = "invoice.schema.json"
 
@@ -117,11 +119,11 @@ class Issue:
 
 @dataclass(frozen=True)
 class ValidationResult:
-    status: Status
+    status: InvoiceStatus
     issues: list[Issue]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "issues": [issue.to_dict() for issue in self.issues]}
+        return {"status": self.status.value, "issues": [issue.to_dict() for issue in self.issues]}
 
 
 def minor_unit(currency: str | None) -> Decimal:
@@ -158,8 +160,12 @@ def validate_document(doc: dict[str, Any], *, today: date) -> ValidationResult:
         issues.append(_issue("NO_INVOICE", None, None, "the document contains no invoice"))
     for index, invoice in enumerate(invoices):
         issues.extend(_InvoiceRules(index, invoice, today).run())
-    status: Status = "NEEDS_REVIEW" if any(i.severity == "error" for i in issues) else "COMPLETED"
-    return ValidationResult(status=status, issues=issues)
+    return ValidationResult(status=outcome(i.severity for i in issues), issues=issues)
+
+
+def outcome(severities: Iterable[str | None]) -> InvoiceStatus:
+    """What a set of issues decides, for a document or for one of its invoices: any error sends it to review."""
+    return InvoiceStatus.NEEDS_REVIEW if any(s == "error" for s in severities) else InvoiceStatus.COMPLETED
 
 
 def _issue(code: str, index: int | None, field: str | None, message: str) -> Issue:

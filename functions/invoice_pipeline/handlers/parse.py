@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from invoice_pipeline.adapters import aws, repository, results
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract import normalize_expense, summarize
 from invoice_pipeline.domain.textract_errors import error_for_code, error_for_job_status
 from invoice_pipeline.observability import count, lambda_entry, logger, tracer
@@ -55,12 +56,12 @@ def _pages(job_id: str, textract: Textract) -> Iterator[dict[str, Any]]:
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
     job_id = event["analysis"]["job_id"]
-    ports.documents.transition(document_id, "PARSING", execution_arn=event.get("execution_arn"))
+    ports.documents.transition(document_id, DocumentStatus.PARSING, execution_arn=event.get("execution_arn"))
 
     pages = list(_pages(job_id, ports.textract))
     normalized = normalize_expense(pages)
     pointer = ports.results.put(document_id, "normalized", normalized)
-    ports.documents.transition(document_id, "PARSING", result_key=pointer["key"])
+    ports.documents.transition(document_id, DocumentStatus.PARSING, result_key=pointer["key"])
     count("InvoicesParsed", len(normalized["invoices"]))
     logger.info("parsed", extra={"pages": len(pages), "invoices": len(normalized["invoices"])})
     return {"result": pointer, "summary": summarize(normalized), "response_pages": len(pages)}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from invoice_pipeline.adapters import repository, results
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, Results
 
@@ -25,7 +26,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
     normalized = ports.results.get(event["parsed"]["result"])
     validation = ports.results.get(event["validation"]["issues"])
-    doc = ports.documents.persist_invoices(document_id, normalized, status=validation["status"],
+    doc = ports.documents.persist_invoices(document_id, normalized, status=DocumentStatus(validation["status"]),
                                            issues=validation["issues"], execution_arn=event.get("execution_arn"))
     count("DocumentsPersisted")
     logger.info("persisted", extra={"status": doc.status, "invoices": len(normalized["invoices"])})

@@ -18,6 +18,7 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.events import S3Source, s3_source
 from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, S3Objects
@@ -35,11 +36,8 @@ PORTS = Ports(documents=repository, s3=aws.LazyClient("s3"))
 
 
 def _head(src: S3Source, s3: S3Objects) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
-    if src.version_id:
-        kwargs["VersionId"] = src.version_id
     try:
-        return s3.head_object(**kwargs)
+        return s3.head_object(**src.s3_args())
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise InvalidEvent(f"s3://{src.bucket}/{src.key} no longer exists") from exc
@@ -48,10 +46,7 @@ def _head(src: S3Source, s3: S3Objects) -> dict[str, Any]:
 
 def _download_hashing(src: S3Source, target: Path, s3: S3Objects) -> str:
     """Stream the object to local storage and hash it on the way: memory stays flat for a 500 MB file."""
-    kwargs: dict[str, Any] = {"Bucket": src.bucket, "Key": src.key}
-    if src.version_id:
-        kwargs["VersionId"] = src.version_id
-    body = s3.get_object(**kwargs)["Body"]
+    body = s3.get_object(**src.s3_args())["Body"]
     digest = hashlib.sha256()
     with target.open("wb") as out:
         for chunk in body.iter_chunks(_CHUNK):
@@ -68,6 +63,7 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
         "bucket": src.bucket,
         "key": src.key,
         "version_id": src.version_id,
+        "versioned": src.versioned,
         "sha256": doc.sha256,
         "media_type": doc.media_type,
         "page_count": doc.page_count,
@@ -80,9 +76,9 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
 def _already_registered(doc: repository.Document, src: S3Source, execution_arn: str) -> dict[str, Any]:
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
-    if doc.execution_arn == execution_arn and doc.status == "RECEIVED":
+    if doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED:
         return _output("analyze", doc, src)
-    if doc.execution_arn == execution_arn and doc.status == "DUPLICATE":
+    if doc.execution_arn == execution_arn and doc.status == DocumentStatus.DUPLICATE:
         return _output("duplicate", doc, src)
     logger.info("object version already registered: skipping", extra={"document_id": str(doc.id),
                                                                        "status": doc.status})
@@ -105,7 +101,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     execution_arn = str(event.get("execution_arn") or "")
     logger.append_keys(bucket=src.bucket, key=src.key)
 
-    existing = ports.documents.find_by_source(src.bucket, src.key, src.version)
+    existing = ports.documents.find_by_source(src.bucket, src.key, src.version_id)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
     if existing is not None and reprocess is None:
         return _already_registered(existing, src, execution_arn)
@@ -126,7 +122,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         path.unlink(missing_ok=True)
 
     reg = ports.documents.register(
-        bucket=src.bucket, key=src.key, version=src.version, sha256=sha256, size=size,
+        bucket=src.bucket, key=src.key, version_id=src.version_id, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
     )
     logger.set_correlation_id(str(reg.document.id))

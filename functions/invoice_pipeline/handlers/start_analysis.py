@@ -13,6 +13,8 @@ from botocore.exceptions import ClientError
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.events import S3Source
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract_errors import error_for_code
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, TaskTokens, Textract
@@ -51,11 +53,12 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     ports.tokens.save_task_token(tag=tag, doc_id=document_id, task_token=event["task_token"],
                                  execution_arn=execution_arn)
 
-    s3_object: dict[str, Any] = {"Bucket": doc["bucket"], "Name": doc["key"]}
-    if doc.get("version_id"):
-        s3_object["Version"] = doc["version_id"]
+    # A payload from before `versioned` existed (an execution started before a deploy) reads as unversioned:
+    # Textract then analyzes the current object, as it did when no version was known.
+    src = S3Source(bucket=doc["bucket"], key=doc["key"], version_id=doc["version_id"] or "",
+                   versioned=bool(doc.get("versioned")))
     request: dict[str, Any] = {
-        "DocumentLocation": {"S3Object": s3_object},
+        "DocumentLocation": {"S3Object": src.textract_s3_object()},
         "ClientRequestToken": client_request_token(doc["sha256"], document_id, execution_arn),
         "JobTag": tag,
         "NotificationChannel": {"SNSTopicArn": settings.textract_sns_topic_arn,
@@ -75,7 +78,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         raise named from exc
 
     ports.tokens.set_job_id(tag, job_id)
-    ports.documents.transition(document_id, "ANALYZING", textract_job_id=job_id, execution_arn=execution_arn,
+    ports.documents.transition(document_id, DocumentStatus.ANALYZING, textract_job_id=job_id,
+                               execution_arn=execution_arn,
                                detail={"textract_job_id": job_id})
     logger.info("Textract job started", extra={"job_id": job_id, "job_tag": tag})
     return {"job_id": job_id, "job_tag": tag}

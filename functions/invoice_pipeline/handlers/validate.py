@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from invoice_pipeline.adapters import repository, results
+from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.validation import validate_document
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, Results
@@ -26,7 +27,7 @@ PORTS = Ports(documents=repository, results=results)
 
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     document_id = event["document"]["document_id"]
-    ports.documents.transition(document_id, "VALIDATING", execution_arn=event.get("execution_arn"))
+    ports.documents.transition(document_id, DocumentStatus.VALIDATING, execution_arn=event.get("execution_arn"))
     normalized = ports.results.get(event["parsed"]["result"])
     outcome = validate_document(normalized, today=datetime.now(UTC).date())
     issues = [i.to_dict() for i in outcome.issues]

@@ -1,0 +1,46 @@
+"""The one definition of the status names. Everything else follows it: the handlers and adapters import it,
+the API models are typed with it (so schemas/openapi.json, generated from them, lists these values), and
+what cannot import Python (the SQL CHECK constraints, schemas/states.schema.json, the web page) is compared
+with it by tests/unit/test_status_definition.py and tests/integration/test_status_constraints.py.
+
+Adding a status is one line here (in flow order) plus a migration that widens the CHECK constraint; the
+tests then name every other place that has to learn it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+# documents.status and document_events.from_status/to_status. The docstrings below are also the API's
+# description of these values (schemas/openapi.json).
+class DocumentStatus(StrEnum):
+    """Where a document is in the pipeline, listed in the order it moves through them; the final ones come
+    last. FAILED comes with an error code, DUPLICATE with the document whose content it repeats."""
+
+    RECEIVED = "RECEIVED"
+    ANALYZING = "ANALYZING"
+    PARSING = "PARSING"
+    VALIDATING = "VALIDATING"
+    COMPLETED = "COMPLETED"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+    FAILED = "FAILED"
+    DUPLICATE = "DUPLICATE"
+
+
+# Nothing more happens to a document in one of these (it may still be reprocessed, which starts it over).
+TERMINAL: frozenset[DocumentStatus] = frozenset({
+    DocumentStatus.COMPLETED, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED, DocumentStatus.DUPLICATE,
+})
+
+
+# invoices.validation_status. What validation decides for an invoice is also what it decides for the whole
+# document (its final status), hence the same names.
+class InvoiceStatus(StrEnum):
+    """One invoice's review state, from validation (NEEDS_REVIEW: a rule found an error, see its issues)."""
+
+    COMPLETED = DocumentStatus.COMPLETED.value
+    NEEDS_REVIEW = DocumentStatus.NEEDS_REVIEW.value
+
+
+# What validation can decide: the rest of InvoiceStatus (if any) is set by people, never by the pipeline.
+VALIDATION_OUTCOMES: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.COMPLETED, InvoiceStatus.NEEDS_REVIEW})
