@@ -178,15 +178,19 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
        engine: Any = None, drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
        say: Callable[[str], None] = print) -> RunningStack:
     """Start the whole local stack in this process. `deploy`: "terraform", "boto3" (the same resources
-    created with boto3, for machines without terraform) or "auto" (terraform when available)."""
+    created with boto3, for machines without terraform) or "auto" (terraform when available). Every log line
+    goes to <state dir>/logs."""
     from invoice_pipeline.adapters import aws, db
 
+    from invoice_local import logs
     from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
 
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = logs.setup(state_dir / "logs").folder
+    say(f"logs       functions' and emulator's logs in {log_dir}")
     stoppers: list[Callable[[], None]] = []
     try:
         t0 = time.monotonic()
