@@ -6,12 +6,16 @@ row per document and leaves nothing running."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
+
+from rich.text import Text
+
+from invoice_local import console, logs
+from invoice_local.stack import DEFAULT_STATE_DIR
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "textract"
 SAMPLES = {  # document in the data set -> its recorded response pages
@@ -34,12 +38,10 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
         print(f"sample data not found at {data_dir}: put the shared data beside the repository")
         return 2
     for var, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
-                       ("AWS_DEFAULT_REGION", "us-east-1"), ("POWERTOOLS_LOG_LEVEL", "WARNING"),
-                       ("POWERTOOLS_METRICS_DISABLED", "true")):
+                       ("AWS_DEFAULT_REGION", "us-east-1"), ("POWERTOOLS_METRICS_DISABLED", "true")):
         os.environ.setdefault(var, value)
-    # The broken sample fails on purpose: the table reports it; the handlers' and moto's error logs would
-    # only bury the table.
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    # The broken sample fails on purpose: the table reports it; the handlers' and moto's logs go to files.
+    log_dir = logs.setup(DEFAULT_STATE_DIR / "logs").folder
     started = time.monotonic()
     with ExitStack() as stack:
         pg = stack.enter_context(start_postgres())
@@ -50,9 +52,9 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
         aws.reset()
         engine = standin.RecordedResponses()
         standin.configure(engine=engine)
-        env = deploy(os.environ["DATABASE_URL"], name="invoices-demo", analysis_timeout_seconds=60,
-                     log_level="CRITICAL")
-        print(f"Postgres ({pg.provider}) and the AWS emulation are up; deployed {env.state_machine_arn}")
+        env = deploy(os.environ["DATABASE_URL"], name="invoices-demo", analysis_timeout_seconds=60)
+        console.stage("deploy", f"Postgres ({pg.provider}) and the AWS emulation are up; deployed "
+                                f"{env.state_machine_arn}")
         for name, pages in SAMPLES.items():
             content = (data_dir / name).read_bytes()
             engine.add(content, [json.loads((data_dir / p).read_text()) for p in pages])
@@ -74,11 +76,9 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
                     "items": len(inv.get("line_items", [])) if inv else None,
                     "issues / error": doc.error_code or ", ".join(issues) or None,
                 })
-        from invoice_local.commands import table
-
-        print(table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"],
-                    max_width=32))
-        print(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. "
-              "Each document's execution history is in the emulation; see README for the flow.")
+        console.show(console.table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items",
+                                          "issues / error"], max_width=32))
+        console.show(Text(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. Each document's "
+                          f"execution history is in the emulation; the functions' logs are in {log_dir}."))
         db.close()
     return 0

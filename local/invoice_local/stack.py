@@ -176,21 +176,22 @@ class RunningStack:
 
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, deploy: str = "auto",
        engine: Any = None, drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
-       say: Callable[[str], None] = print) -> RunningStack:
+       say: Callable[[str, str], None] | None = None) -> RunningStack:
     """Start the whole local stack in this process. `deploy`: "terraform", "boto3" (the same resources
-    created with boto3, for machines without terraform) or "auto" (terraform when available). Every log line
-    goes to <state dir>/logs."""
+    created with boto3, for machines without terraform) or "auto" (terraform when available). `say(stage,
+    detail)` reports each stage (default: one line on the terminal); every log line goes to <state dir>/logs."""
     from invoice_pipeline.adapters import aws, db
 
-    from invoice_local import logs
+    from invoice_local import console, logs
     from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
 
+    say = say or console.stage
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = logs.setup(state_dir / "logs").folder
-    say(f"logs       functions' and emulator's logs in {log_dir}")
+    say("logs", f"functions' and emulator's logs in {log_dir} (`invoices logs ID` for one document)")
     stoppers: list[Callable[[], None]] = []
     try:
         t0 = time.monotonic()
@@ -200,7 +201,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         os.environ["DATABASE_URL"] = database_url
         db.close()
         db.migrate()
-        say(f"postgres   {pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
+        say("postgres", f"{pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
             f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}")
 
         t0 = time.monotonic()
@@ -212,7 +213,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
             engine = LocalExpenseEngine()
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
-        say(f"emulation  AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
+        say("emulation", f"AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
 
         method = deploy
         if method == "auto":
@@ -222,11 +223,11 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
                 terraform.binary()
                 method = "terraform"
             except terraform.TerraformUnavailable as exc:
-                say(f"terraform  not available ({exc}); deploying the same resources with boto3")
+                say("terraform", f"not available ({exc}); deploying the same resources with boto3")
                 method = "boto3"
         resources = (_deploy_terraform(state_dir, emu.endpoint, database_url) if method == "terraform"
                      else _deploy_boto3(database_url))
-        say(f"deployed   with {method} in {time.monotonic() - t0:.1f}s: {resources['state_machine_arn']}")
+        say("deploy", f"with {method} in {time.monotonic() - t0:.1f}s: {resources['state_machine_arn']}")
 
         from invoice_local.api_server import ApiServer
 
@@ -234,7 +235,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             "INGEST_BUCKET": resources["ingest_bucket"], "RESULTS_BUCKET": resources["results_bucket"],
             "STATE_MACHINE_ARN": resources["state_machine_arn"], "DATABASE_URL": database_url}).start()
         stoppers.append(api.stop)
-        say(f"api        {api.url}  (web page: {api.url}/#token={api.token})")
+        say("api", f"{api.url}  (web page: {api.url}/#token={api.token})")
 
         folder = drop_folder or state_dir / "drop"
         folder.mkdir(parents=True, exist_ok=True)
@@ -249,7 +250,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         stack_file = state_dir / "stack.json"
         stack_file.write_text(json.dumps(asdict(info), indent=2))
         stack_file.chmod(0o600)  # it holds the API token and the database URL
-        say(f"drop files into {folder} (or `invoices submit FILE...`); Ctrl-C to stop")
+        say("drop folder", f"{folder} (or `invoices submit FILE...`); Ctrl-C to stop")
         return RunningStack(info=info, state_dir=state_dir, _stoppers=stoppers)
     except BaseException:
         for stop in reversed(stoppers):

@@ -1,0 +1,94 @@
+"""The local terminal off a terminal (captured, piped): tables, progress and the trace view as plain text, and
+the CLI's errors as one line."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from invoice_local import commands, console, trace
+
+ANSI = "\x1b["
+ROWS = [
+    {"id": "64010c51", "file": "de-ch-rechnung-scan.jpg", "status": "COMPLETED", "invoice": "24911",
+     "vendor": "Bergmatter Haustechnik AG " * 4, "date": "2024-07-25", "total": Decimal("975.09"), "cur": "CHF",
+     "items": 0, "issues / error": "LOW_CONFIDENCE"},
+    {"id": "8d1b821c", "file": "broken-[truncated].pdf", "status": "FAILED", "invoice": None, "vendor": None,
+     "date": None, "total": None, "cur": None, "items": None, "issues / error": "CorruptDocument"},
+]
+
+
+def test_results_table_is_plain_one_line_per_row_and_keeps_every_value(capsys: pytest.CaptureFixture[str]) -> None:
+    console.show(console.table(ROWS, commands.RESULT_COLUMNS))
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert ANSI not in out
+    assert len(lines) == 2 + len(ROWS)  # header, rule, one line per row
+    assert lines[0].split() == ["id", "file", "status", "invoice", "vendor", "date", "total", "cur", "items",
+                                "issues", "/", "error"]
+    assert all(len(line) <= console.PLAIN_WIDTH and line == line.rstrip() for line in lines)
+    completed, failed = lines[2], lines[3]
+    assert completed.split()[:3] == ["64010c51", "de-ch-rechnung-scan.jpg", "COMPLETED"]
+    assert "975.09" in completed and "…" in completed  # the long vendor is cut, not wrapped
+    assert failed.split()[:4] == ["8d1b821c", "broken-[truncated].pdf", "FAILED", "-"]  # no markup eaten
+    assert failed.endswith("CorruptDocument")
+
+
+def test_progress_off_a_terminal_is_a_few_plain_lines() -> None:
+    out = io.StringIO()
+    with console.LiveProgress("deploy", 40, "resources", file=out) as progress:
+        for done in range(41):
+            progress(done, f"aws_thing.r{done}")
+    lines = out.getvalue().splitlines()
+    assert ANSI not in out.getvalue() and "\r" not in out.getvalue()
+    assert 2 <= len(lines) <= 6, lines
+    assert lines[0].startswith("deploy") and "0/40 resources" in lines[0]
+    assert "40/40 resources" in lines[-1] and "aws_thing.r40" in lines[-1]
+
+
+def test_deploy_progress_api_ends_itself_at_the_total(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = console.deploy_progress(3)
+    for done, address in enumerate(["aws_s3_bucket.ingest", "aws_sqs_queue.dlq", "aws_sfn_state_machine.p"], 1):
+        progress(done, address)
+    progress(3, "late call after the end")  # ignored
+    progress.close()  # idempotent
+    err = capsys.readouterr().err
+    assert "3/3 resources" in err and "late call" not in err and ANSI not in err
+
+
+def test_stage_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    console.stage("postgres", "ready in 0.8s")
+    console.stage("drop folder", "/tmp/drop; Ctrl-C to stop")
+    assert capsys.readouterr().out.splitlines() == ["postgres    ready in 0.8s",
+                                                    "drop folder /tmp/drop; Ctrl-C to stop"]
+
+
+def _event(kind: str, at: float, **details: Any) -> dict[str, Any]:
+    return {"type": kind, "timestamp": datetime(2025, 6, 1, tzinfo=UTC) + timedelta(seconds=at), **details}
+
+
+def test_trace_view_plain() -> None:
+    cause = '{"errorMessage": "the PDF is truncated or damaged: no %%EOF marker at its end"}'
+    events = [
+        _event("TaskStateEntered", 0, stateEnteredEventDetails={"name": "Register", "input": "{}"}),
+        _event("TaskScheduled", 0.01),
+        _event("TaskFailed", 0.3, taskFailedEventDetails={"error": "CorruptDocument", "cause": cause}),
+        _event("TaskStateExited", 0.39, stateExitedEventDetails={"name": "Register", "output": '{"e": 1}'}),
+        _event("FailStateEntered", 0.4, stateEnteredEventDetails={"name": "Failed", "input": "{}"}),
+        _event("ExecutionFailed", 0.45, executionFailedEventDetails={"error": "CorruptDocument", "cause": cause}),
+    ]
+    execution = {"name": "5deebb4d", "status": "FAILED", "executionArn": "arn:aws:states:::execution:x:5deebb4d",
+                 "startDate": events[0]["timestamp"], "stopDate": events[-1]["timestamp"],
+                 "error": "CorruptDocument", "cause": cause}
+    out = trace.render(execution, events, color=False, show_io=True)
+    lines = out.splitlines()
+    assert ANSI not in out
+    assert lines[0] == "Execution 5deebb4d  FAILED  (0.45 s)"
+    assert [line.split()[1] for line in lines if line[:4].strip().isdigit()] == ["Register", "Failed"]
+    register = next(line for line in lines if " Register " in line)
+    assert "Caught error" in register and "Error: CorruptDocument" in register
+    assert "Cause: the PDF is truncated or damaged" in out and "input:" in out and '"e": 1' in out
+    assert ANSI in trace.render(execution, events, color=True)
