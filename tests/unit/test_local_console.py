@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from invoice_local import commands, console, trace
+from invoice_local import cli, commands, console, trace
 
 ANSI = "\x1b["
 ROWS = [
@@ -92,3 +93,26 @@ def test_trace_view_plain() -> None:
     assert "Caught error" in register and "Error: CorruptDocument" in register
     assert "Cause: the PDF is truncated or damaged" in out and "input:" in out and '"e": 1' in out
     assert ANSI in trace.render(execution, events, color=True)
+
+
+def test_unexpected_error_is_one_line_naming_the_traceback_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(args: Any) -> int:
+        raise RuntimeError("database said no\nwith a second line")
+
+    monkeypatch.setattr(commands, "cmd_status", broken)
+    code = cli.main(["status", "--state-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_UNEXPECTED
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"invoices: error: RuntimeError: database said no (traceback in {tmp_path / 'logs' / 'cli.log'})"]
+    written = (tmp_path / "logs" / "cli.log").read_text()
+    assert "Traceback (most recent call last)" in written and "invoices status" in written
+    assert "with a second line" in written
+
+
+def test_expected_error_stays_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["status", "--state-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and "invoices up" in err
