@@ -23,13 +23,15 @@ from decimal import Decimal
 from typing import IO, Any
 
 from rich import box
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 PLAIN_WIDTH = 160
 STAGE_WIDTH = 12
+KEEP_WHOLE = 14  # table cells up to this long are never cut
 COLUMN_GAP = (0, 1, 0, 0)  # with the space a borderless table puts between columns: two spaces
 STATUS_STYLES = {"COMPLETED": "green", "NEEDS_REVIEW": "yellow", "FAILED": "bold red", "DUPLICATE": "cyan",
                  "APPROVED": "green", "REJECTED": "red"}
@@ -52,14 +54,15 @@ def console(*, stderr: bool = False, color: bool = True, file: IO[str] | None = 
     return Console(**common, width=PLAIN_WIDTH, color_system=None, force_terminal=False, force_interactive=False)
 
 
-def show(*renderables: RenderableType, stderr: bool = False, color: bool = True) -> None:
-    """Print to stdout (stderr); off a terminal without the trailing spaces rich pads table cells with."""
+def show(*renderables: RenderableType, stderr: bool = False, color: bool = True, soft_wrap: bool = False) -> None:
+    """Print each renderable on its own line(s) to stdout (stderr); off a terminal without the trailing spaces
+    rich pads table cells with. `soft_wrap`: long lines are not broken (a URL stays whole)."""
     out = console(stderr=stderr, color=color)
     if out.is_terminal:
-        out.print(*renderables)
+        out.print(Group(*renderables), soft_wrap=soft_wrap)
         return
     with out.capture() as captured:
-        out.print(*renderables)
+        out.print(Group(*renderables), soft_wrap=soft_wrap)
     out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     out.file.flush()
 
@@ -79,26 +82,51 @@ def cell(value: Any, column: str = "") -> Text:
     return Text(str(value), style=STATUS_STYLES.get(str(value), "") if column == "status" else "")
 
 
+class FittedTable:
+    """A one-line-per-row table that fits the width it is drawn in: when it is too wide, its longest text
+    columns give way (the widest first, down to KEEP_WHOLE characters); ids, statuses, dates and amounts
+    stay whole. rich alone would shrink every column alike."""
+
+    def __init__(self, table: Table, widths: list[int]) -> None:
+        self.table, self.widths = table, widths
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = list(self.widths)
+        excess = sum(widths) + 2 * (len(widths) - 1) - options.max_width
+        while excess > 0:
+            widest = max(range(len(widths)), key=lambda i: widths[i])
+            if widths[widest] <= KEEP_WHOLE:
+                break
+            cut = min(excess, widths[widest] - KEEP_WHOLE,
+                      max(1, widths[widest] - max([KEEP_WHOLE, *(w for w in widths if w < widths[widest])])))
+            widths[widest] -= cut
+            excess -= cut
+        for column, width in zip(self.table.columns, widths, strict=True):
+            column.max_width = width
+        yield self.table
+
+
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_width: int = 40,
-          title: str | None = None) -> Table:
+          title: str | None = None) -> FittedTable:
     """A table of `rows` (dicts) under `columns`: one line per row (long cells end in an ellipsis), numbers
     right-aligned, statuses coloured, "-" where a value is missing."""
     out = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=COLUMN_GAP, header_style="bold",
                 title=title, title_justify="left", title_style="bold")
+    widths = []
     for column in columns:
         values = [row.get(column) for row in rows if row.get(column) is not None]
         numeric = bool(values) and all(isinstance(v, int | float | Decimal) and not isinstance(v, bool)
                                        for v in values)
-        out.add_column(column, no_wrap=True, overflow="ellipsis", max_width=max_width,
-                       justify="right" if numeric else "left")
+        widths.append(min(max_width, max([cell_len(column), *(cell_len(str(v)) for v in values)], default=1)))
+        out.add_column(column, no_wrap=True, overflow="ellipsis", justify="right" if numeric else "left")
     for row in rows:
         out.add_row(*(cell(row.get(column), column) for column in columns))
-    return out
+    return FittedTable(out, widths)
 
 
 def stage(name: str, detail: str) -> None:
     """One line of the stack's start-up: `postgres    ready in 0.8s, data in .local/pgdata`."""
-    show(Text.assemble((f"{name:<{STAGE_WIDTH - 1}}", "bold cyan"), " ", detail))
+    show(Text.assemble((f"{name:<{STAGE_WIDTH - 1}}", "bold cyan"), " ", detail), soft_wrap=True)
 
 
 def error(message: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from invoice_local import cli, commands, console, trace
+from rich.text import Text
 
 ANSI = "\x1b["
 ROWS = [
@@ -38,6 +39,13 @@ def test_results_table_is_plain_one_line_per_row_and_keeps_every_value(capsys: p
     assert failed.endswith("CorruptDocument")
 
 
+def test_on_a_narrow_width_long_text_gives_way_and_ids_statuses_amounts_stay_whole() -> None:
+    lines = console.to_text(console.table(ROWS, commands.RESULT_COLUMNS), width=110).splitlines()
+    assert all(len(line) <= 110 for line in lines)
+    assert lines[2].split()[0] == "64010c51" and "COMPLETED" in lines[2] and "975.09" in lines[2]
+    assert "CorruptDocument" in lines[3] and "…" in lines[2]
+
+
 def test_progress_off_a_terminal_is_a_few_plain_lines() -> None:
     out = io.StringIO()
     with console.LiveProgress("deploy", 40, "resources", file=out) as progress:
@@ -60,11 +68,18 @@ def test_deploy_progress_api_ends_itself_at_the_total(capsys: pytest.CaptureFixt
     assert "3/3 resources" in err and "late call" not in err and ANSI not in err
 
 
-def test_stage_lines(capsys: pytest.CaptureFixture[str]) -> None:
+def test_stage_lines_are_one_line_each_even_when_long(capsys: pytest.CaptureFixture[str]) -> None:
     console.stage("postgres", "ready in 0.8s")
+    console.stage("api", "http://127.0.0.1:8080/#token=" + "x" * 300)
     console.stage("drop folder", "/tmp/drop; Ctrl-C to stop")
     assert capsys.readouterr().out.splitlines() == ["postgres    ready in 0.8s",
+                                                    "api         http://127.0.0.1:8080/#token=" + "x" * 300,
                                                     "drop folder /tmp/drop; Ctrl-C to stop"]
+
+
+def test_show_puts_each_renderable_on_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
+    console.show(Text("9 documents in 144.2s"), Text("Try: invoices status"))
+    assert capsys.readouterr().out.splitlines() == ["9 documents in 144.2s", "Try: invoices status"]
 
 
 def _event(kind: str, at: float, **details: Any) -> dict[str, Any]:
