@@ -1,4 +1,4 @@
-"""The `invoices` commands for people running the local stack: up, run, submit, status, show, trace, down.
+"""The `invoices` commands for people running the local stack: up, run, submit, status, show, trace, logs, down.
 
 They reach a running stack through `<state dir>/stack.json` (the emulation's endpoint and the database
 URL), so any shell can use them while `invoices up` (or `make run`) serves."""
@@ -6,6 +6,7 @@ URL), so any shell can use them while `invoices up` (or `make run`) serves."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from invoice_local import console
+from invoice_local import console, logs
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
 
 TERMINAL = ("COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE")
@@ -155,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
         console.show(Text(f"\n{len(ids)} documents in {time.monotonic() - t0:.1f}s from start (first result "
                           f"{first.total_seconds():.1f}s after its upload); peak memory {peak_mb:.0f} MB"),
-                     Text("Try: invoices status | invoices show ID | invoices trace ID | "
+                     Text("Try: invoices status | invoices show ID | invoices trace ID | invoices logs ID | "
                           "invoices submit FILE...", style="dim"))
         if args.exit:
             return 0
@@ -231,6 +232,72 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_KEYS_SHOWN_ELSEWHERE = {
+    "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
+    "function_arn", "function_request_id", "correlation_id", "xray_trace_id", "sampling_rate", "exception",
+    "exception_name", "stack_trace", "document_id"}
+
+
+def _log_fields(record: dict[str, Any], limit: int = 80) -> str:
+    """The line's own keys (what the handler passed as extra=...), compact; an exception by its last line."""
+    parts = []
+    for key, value in record.items():
+        if key in LOG_KEYS_SHOWN_ELSEWHERE or value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={text if len(text) <= limit else text[:limit - 1] + '…'}")
+    if record.get("exception"):
+        parts.append(str(record["exception"]).strip().splitlines()[-1])
+    return "  ".join(parts)
+
+
+def _document_for_logs(args: argparse.Namespace) -> str:
+    """The document id to look for: resolved like `show` does while the stack runs; else the given prefix."""
+    try:
+        info = StackInfo.load(args.state_dir)
+    except StackNotRunning:
+        return str(args.id).strip().lower()
+    _use_database(info)
+    return str(_find_document(args.id)["id"])
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    folder = args.state_dir / "logs"
+    if not folder.is_dir():
+        raise CommandError(f"no logs yet: {folder} does not exist (start the stack with `invoices up`)")
+    document_id = _document_for_logs(args)
+    lines = logs.read(folder, document_id)
+    ids = {line.document_id for line in lines}
+    if len(ids) > 1:
+        raise CommandError(f"{args.id!r} matches several documents in the logs: give more of the id")
+    if args.json:
+        for line in lines:
+            print(line.raw)
+        return 0
+    if not lines:
+        console.show(Text(f"no log lines for {document_id} in {folder}"), stderr=True)
+        return 0
+    # "invoices-local-parse" -> "parse": the stack's name is the same on every file
+    names = {path.name.removesuffix(".1").removesuffix(".log") for path in logs.function_files(folder)}
+    prefix = os.path.commonprefix(sorted(names)) if len(names) > 1 else ""
+    prefix = prefix[:prefix.rfind("-") + 1]
+    out = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    out.add_column("time", no_wrap=True, style="dim")
+    out.add_column("function", no_wrap=True)
+    out.add_column("level", no_wrap=True)
+    out.add_column("message", ratio=1, overflow="fold")
+    for line in lines:
+        when = line.time.astimezone().strftime("%H:%M:%S.%f")[:-3] if line.time else "-"
+        message = Text(line.message)
+        fields = _log_fields(line.record)
+        if fields:
+            message.append(f"  {fields}", style="dim")
+        out.add_row(when, line.function.removeprefix(prefix), Text(line.level, style=console.LEVEL_STYLES.get(
+            line.level, "")), message)
+    console.show(Text(f"document {next(iter(ids))}: {len(lines)} log lines from {folder}", style="dim"), out)
+    return 0
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     info = _info(args)
     os.kill(info.pid, signal.SIGTERM)
@@ -270,6 +337,9 @@ def register(commands: Any) -> None:
     p.add_argument("--limit", type=int, default=50)
     p = add("show", cmd_show, "show a document's invoice(s) as a table")
     p.add_argument("id", help="document id (or its first characters) or file name")
+    p = add("logs", cmd_logs, "the document's log lines from every function, in time order")
+    p.add_argument("id", help="document id (or its first characters) or file name")
+    p.add_argument("--json", action="store_true", help="the raw JSON lines, as CloudWatch Logs would hold them")
     p = add("trace", cmd_trace, "the document's execution history, as the Step Functions console shows it")
     p.add_argument("id", help="document id (or its first characters) or file name")
     p.add_argument("--io", action="store_true", help="show each state's input and output")

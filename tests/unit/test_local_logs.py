@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from invoice_local import logs
+from invoice_local import cli, logs
 from invoice_local.emulation.lambda_runner import invoke_in_process
 from invoice_pipeline.observability import lambda_entry, logger
 
@@ -144,3 +144,38 @@ def test_read_merges_functions_in_time_order_for_one_document(log_folder: Path) 
         ("invoices-local-record_failure", "document failed"),
         ("invoices-local-register", "object version already registered: skipping")]
     assert {line.document_id for line in lines} == {DOC_A}
+
+
+def _invoices(capsys: pytest.CaptureFixture[str], state: Path, *args: str) -> tuple[int, str, str]:
+    code = cli.main([*args, "--state-dir", str(state)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_logs_command_prints_readable_lines_and_raw_json(log_folder: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    state = log_folder.parent  # no stack.json: the id is taken as a prefix of the documents' ids
+    code, out, err = _invoices(capsys, state, "logs", DOC_A[:8])
+    assert code == 0, err
+    order = [out.index(text) for text in ("registered  key=incoming/a.pdf", "parsed  pages=2", "document failed",
+                                          "already registered")]
+    assert order == sorted(order)
+    assert "register " in out and "record_failure" in out and "ERROR" in out
+    assert "error=CorruptDocument" in out and "CorruptDocument: no %%EOF marker" in out
+    assert "pages=2" in out and DOC_B not in out and "\x1b[" not in out
+    assert "Traceback" not in out
+
+    code, out, _err = _invoices(capsys, state, "logs", DOC_A, "--json")
+    assert code == 0
+    assert [json.loads(line)["message"] for line in out.splitlines()] == [
+        "registered", "parsed", "document failed", "object version already registered: skipping"]
+
+
+def test_logs_command_refuses_an_ambiguous_prefix_and_a_missing_folder(log_folder: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    _write(log_folder, "invoices-local-parse", _record("09,000", "parsed", "aaaaaaaa-ffff-4000-8000-000000000009"))
+    code, _out, err = _invoices(capsys, log_folder.parent, "logs", "aaaa")
+    assert code == 2 and "several documents" in err and len(err.strip().splitlines()) == 1
+
+    code, _out, err = _invoices(capsys, tmp_path / "nowhere", "logs", "aaaa")
+    assert code == 2 and "no logs yet" in err
