@@ -39,6 +39,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from invoice_local.logs import function_context
+
 HOST = "127.0.0.1"
 WEB_DIR = Path(__file__).resolve().parents[2] / "functions" / "web"
 STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
@@ -227,7 +229,7 @@ class ApiServer:
         self.stop()
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        with self._lambda_lock:
+        with self._lambda_lock, function_context(LocalContext.function_name):
             self.requests += 1
             return self.handler(event, LocalContext())
 

@@ -2,7 +2,8 @@
 (up, trace, ...) slot in beside `normalize`, `demo` and `eval` without touching the others.
 
 Errors the user can fix (a missing file, a file that is not an expense response) print one line on stderr and
-exit with status 2; a traceback would only bury the file name."""
+exit with status 2; a traceback would only bury the file name. An unexpected error prints one line too, naming
+the error and the file its traceback went to (`<state dir>/logs/cli.log`), and exits with status 1."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from invoice_pipeline.errors import PipelineError
 
 PROG = "invoices"
 EXIT_USAGE = 2
+EXIT_UNEXPECTED = 1
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
@@ -166,6 +169,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `invoices normalize ... | head` closed the pipe: not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
         return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - one line on the terminal, the traceback in a file
+        return _unexpected(exc, args, argv)
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from invoice_local import logs
+    from invoice_local.stack import DEFAULT_STATE_DIR
+
+    folder = Path(getattr(args, "state_dir", None) or DEFAULT_STATE_DIR) / "logs"
+    written = logs.record_crash(exc, folder, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+    first = (str(exc).strip().splitlines() or [""])[0]
+    print(f"{PROG}: error: {type(exc).__name__}{': ' + first if first else ''} (traceback in {written})",
+          file=sys.stderr)
+    return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

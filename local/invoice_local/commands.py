@@ -1,4 +1,4 @@
-"""The `invoices` commands for people running the local stack: up, run, submit, status, show, trace, down.
+"""The `invoices` commands for people running the local stack: up, run, submit, status, show, trace, logs, down.
 
 They reach a running stack through `<state dir>/stack.json` (the emulation's endpoint and the database
 URL), so any shell can use them while `invoices up` (or `make run`) serves."""
@@ -6,17 +6,21 @@ URL), so any shell can use them while `invoices up` (or `make run`) serves."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
-import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from invoice_pipeline.domain.events import from_s3_response
 from invoice_pipeline.domain.status import TERMINAL
+from rich.table import Table
+from rich.text import Text
 
+from invoice_local import console, logs
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
 
 
@@ -57,16 +61,6 @@ def _find_document(ref: str) -> dict[str, Any]:
     return found[0]
 
 
-def table(rows: list[dict[str, Any]], cols: list[str], max_width: int = 40) -> str:
-    cells = [["-" if r.get(c) is None else str(r.get(c)) for c in cols] for r in rows]
-    widths = [min(max_width, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(cols)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v[:w].ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    return "\n".join([line(cols), line(["-" * w for w in widths]), *(line(r) for r in cells)])
-
-
 def results_rows(document_ids: list[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """One row per invoice (or per document without invoices): what `run`, `submit` and `status` print."""
     where = "WHERE d.id = ANY(CAST(:ids AS uuid[]))" if document_ids else ""
@@ -90,22 +84,11 @@ def results_rows(document_ids: list[str] | None = None, limit: int = 50) -> list
 RESULT_COLUMNS = ["id", "file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"]
 
 
-def _progress(done: int, total: int, started: float) -> None:
-    if not sys.stderr.isatty():
-        return
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} done  "
-                     f"{time.monotonic() - started:5.1f}s")
-    sys.stderr.flush()
-    if done == total:
-        sys.stderr.write("\n")
-
-
 def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) -> list[str]:
     """Upload files to incoming/ and wait until each has reached a final status; returns document ids."""
     s3 = info.client("s3")
     pending: dict[tuple[str, str], Path] = {}
+    status_of_done: list[str] = []
     for path in files:
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
@@ -113,17 +96,29 @@ def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) ->
         with path.open("rb") as body:
             put = s3.put_object(Bucket=info.ingest_bucket, Key=key, Body=body)
         pending[(key, from_s3_response(info.ingest_bucket, key, put).version_id)] = path
-    started, done_ids, total = time.monotonic(), [], len(pending)
-    _progress(0, total, started)
-    while pending and time.monotonic() - started < timeout:
-        for (key, version_id) in list(pending):
-            rows = _rows("SELECT id, status FROM documents WHERE bucket = :b AND object_key = :k"
-                         " AND version_id = :v", b=info.ingest_bucket, k=key, v=version_id)
-            if rows and rows[0]["status"] in TERMINAL:
-                done_ids.append(str(rows[0]["id"]))
-                del pending[(key, version_id)]
-                _progress(total - len(pending), total, started)
-        time.sleep(0.3)
+    started, done_ids = time.monotonic(), []
+    with console.documents_progress(len(pending)) as progress:
+        progress(0, "uploaded")
+        while pending and time.monotonic() - started < timeout:
+            rows = _rows("SELECT id, object_key, version_id, status FROM documents WHERE bucket = :b"
+                         " AND object_key = ANY(CAST(:keys AS text[]))", b=info.ingest_bucket,
+                         keys=sorted({key for key, _version in pending}))
+            found = {(r["object_key"], r["version_id"]): r for r in rows}
+            counts: Counter[str] = Counter(status_of_done)
+            for ref in list(pending):
+                row = found.get(ref)
+                if row is None:
+                    counts["waiting"] += 1
+                elif row["status"] in TERMINAL:
+                    done_ids.append(str(row["id"]))
+                    status_of_done.append(row["status"])
+                    counts[row["status"]] += 1
+                    del pending[ref]
+                else:
+                    counts[row["status"]] += 1
+            progress(len(done_ids), console.status_summary(counts))
+            if pending:
+                time.sleep(0.3)
     if pending:
         raise CommandError(f"{len(pending)} file(s) not finished after {timeout:.0f}s: "
                            + ", ".join(str(p) for p in pending.values()))
@@ -150,21 +145,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         sample_dir = args.state_dir / "samples"
         files = [p for p in samples.generate(sample_dir) if p.suffix != ".jsonl"]
-        print(f"samples    {len(files)} generated invoices in {sample_dir}")
+        console.stage("samples", f"{len(files)} generated invoices in {sample_dir}")
         _use_database(running.info)
         ids = submit_files(running.info, files)
         first = _rows("SELECT min(updated_at) - min(created_at) AS first FROM documents"
                       " WHERE id = ANY(CAST(:ids AS uuid[]))", ids=ids)[0]["first"]
-        print()
-        print(table(results_rows(ids), RESULT_COLUMNS))
+        console.show(Text(""), console.table(results_rows(ids), RESULT_COLUMNS))
         peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-        print(f"\n{len(ids)} documents in {time.monotonic() - t0:.1f}s from start "
-              f"(first result {first.total_seconds():.1f}s after its upload); peak memory {peak_mb:.0f} MB")
-        print("Try: invoices status | invoices show ID | invoices trace ID | invoices submit FILE...")
+        console.show(Text(f"\n{len(ids)} documents in {time.monotonic() - t0:.1f}s from start (first result "
+                          f"{first.total_seconds():.1f}s after its upload); peak memory {peak_mb:.0f} MB"),
+                     Text("Try: invoices status | invoices show ID | invoices trace ID | invoices logs ID | "
+                          "invoices submit FILE...", style="dim"))
         if args.exit:
             return 0
-        print("Serving until Ctrl-C.")
+        console.show(Text("Serving until Ctrl-C."))
         running.wait()
         return 0
     finally:
@@ -175,14 +170,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
     info = _info(args)
     _use_database(info)
     ids = submit_files(info, [Path(f) for f in args.files], timeout=args.timeout)
-    print(table(results_rows(ids), RESULT_COLUMNS))
+    console.show(console.table(results_rows(ids), RESULT_COLUMNS))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     _use_database(_info(args))
     rows = results_rows(limit=args.limit)
-    print(table(rows, RESULT_COLUMNS) if rows else "no documents yet")
+    console.show(console.table(rows, RESULT_COLUMNS) if rows else Text("no documents yet"))
     return 0
 
 
@@ -191,30 +186,35 @@ def cmd_show(args: argparse.Namespace) -> int:
     from invoice_pipeline.adapters import repository
 
     doc = _find_document(args.id)
-    print(f"document {doc['id']}  {doc['object_key']}  {doc['status']}")
+    parts: list[Any] = [Text.assemble((f"document {doc['id']}", "bold"), f"  {doc['object_key']}  ",
+                                      console.cell(doc["status"], "status"))]
     if doc["error_code"]:
-        print(f"error    {doc['error_code']}: {doc['error_message']}")
+        parts.append(Text(f"error    {doc['error_code']}: {doc['error_message']}", style="red"))
     if doc["duplicate_of"]:
-        print(f"duplicate of {doc['duplicate_of']}")
+        parts.append(Text(f"duplicate of {doc['duplicate_of']}"))
     for inv in repository.invoices_for(doc["id"]):
-        print()
-        fields = [("invoice", inv["invoice_number"]), ("vendor", inv["vendor_name"]),
-                  ("vendor tax id", inv["vendor_tax_id"]), ("customer", inv["customer_name"]),
-                  ("date", inv["invoice_date"]), ("due", inv["due_date"]), ("po", inv["po_number"]),
-                  ("currency", inv["currency"]), ("subtotal", inv["subtotal"]), ("tax", inv["tax"]),
-                  ("discount", inv["discount"]), ("total", inv["total"]), ("amount due", inv["amount_due"]),
-                  ("validation", inv["validation_status"])]
-        for label, value in fields:
+        fields = Table.grid(padding=(0, 2), pad_edge=True)
+        fields.add_column(style="bold")
+        fields.add_column()
+        for label, value in (("invoice", inv["invoice_number"]), ("vendor", inv["vendor_name"]),
+                             ("vendor tax id", inv["vendor_tax_id"]), ("customer", inv["customer_name"]),
+                             ("date", inv["invoice_date"]), ("due", inv["due_date"]), ("po", inv["po_number"]),
+                             ("currency", inv["currency"]), ("subtotal", inv["subtotal"]), ("tax", inv["tax"]),
+                             ("discount", inv["discount"]), ("total", inv["total"]),
+                             ("amount due", inv["amount_due"]), ("validation", inv["validation_status"])):
             if value is not None:
-                print(f"  {label:<14} {value}")
+                fields.add_row(label, console.cell(value, "status" if label == "validation" else label))
+        parts += [Text(""), fields]
         items = [{"#": li["position"] + 1, "description": (li["description"] or "").replace("\n", " "),
                   "qty": li["quantity"], "unit price": li["unit_price"], "amount": li["amount"]}
                  for li in inv["line_items"]]
         if items:
-            print()
-            print(table(items, ["#", "description", "qty", "unit price", "amount"], max_width=50))
+            parts += [Text(""), console.table(items, ["#", "description", "qty", "unit price", "amount"],
+                                              max_width=50)]
         for issue in inv["issues"]:
-            print(f"  ! {issue['severity']:<7} {issue['code']}: {issue['message']}")
+            parts.append(Text(f"  ! {issue['severity']:<7} {issue['code']}: {issue['message']}",
+                              style="red" if issue["severity"] == "error" else "yellow"))
+    console.show(*parts)
     return 0
 
 
@@ -227,7 +227,73 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if not doc["execution_arn"]:
         raise CommandError(f"document {doc['id']} has no execution yet")
     execution, events = trace.fetch(info.client("stepfunctions"), doc["execution_arn"])
-    print(trace.render(execution, events, show_io=args.io, color=sys.stdout.isatty() and not args.no_color))
+    console.show(trace.view(execution, events, show_io=args.io), color=not args.no_color)
+    return 0
+
+
+LOG_KEYS_SHOWN_ELSEWHERE = {
+    "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
+    "function_arn", "function_request_id", "correlation_id", "xray_trace_id", "sampling_rate", "exception",
+    "exception_name", "stack_trace", "document_id"}
+
+
+def _log_fields(record: dict[str, Any], limit: int = 80) -> str:
+    """The line's own keys (what the handler passed as extra=...), compact; an exception by its last line."""
+    parts = []
+    for key, value in record.items():
+        if key in LOG_KEYS_SHOWN_ELSEWHERE or value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={text if len(text) <= limit else text[:limit - 1] + '…'}")
+    if record.get("exception"):
+        parts.append(str(record["exception"]).strip().splitlines()[-1])
+    return "  ".join(parts)
+
+
+def _document_for_logs(args: argparse.Namespace) -> str:
+    """The document id to look for: resolved like `show` does while the stack runs; else the given prefix."""
+    try:
+        info = StackInfo.load(args.state_dir)
+    except StackNotRunning:
+        return str(args.id).strip().lower()
+    _use_database(info)
+    return str(_find_document(args.id)["id"])
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    folder = args.state_dir / "logs"
+    if not folder.is_dir():
+        raise CommandError(f"no logs yet: {folder} does not exist (start the stack with `invoices up`)")
+    document_id = _document_for_logs(args)
+    lines = logs.read(folder, document_id)
+    ids = {line.document_id for line in lines}
+    if len(ids) > 1:
+        raise CommandError(f"{args.id!r} matches several documents in the logs: give more of the id")
+    if args.json:
+        for line in lines:
+            print(line.raw)
+        return 0
+    if not lines:
+        console.show(Text(f"no log lines for {document_id} in {folder}"), stderr=True)
+        return 0
+    # "invoices-local-parse" -> "parse": the stack's name is the same on every file
+    names = {path.name.removesuffix(".1").removesuffix(".log") for path in logs.function_files(folder)}
+    prefix = os.path.commonprefix(sorted(names)) if len(names) > 1 else ""
+    prefix = prefix[:prefix.rfind("-") + 1]
+    out = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    out.add_column("time", no_wrap=True, style="dim")
+    out.add_column("function", no_wrap=True)
+    out.add_column("level", no_wrap=True)
+    out.add_column("message", ratio=1, overflow="fold")
+    for line in lines:
+        when = line.time.astimezone().strftime("%H:%M:%S.%f")[:-3] if line.time else "-"
+        message = Text(line.message)
+        fields = _log_fields(line.record)
+        if fields:
+            message.append(f"  {fields}", style="dim")
+        out.add_row(when, line.function.removeprefix(prefix), Text(line.level, style=console.LEVEL_STYLES.get(
+            line.level, "")), message)
+    console.show(Text(f"document {next(iter(ids))}: {len(lines)} log lines from {folder}", style="dim"), out)
     return 0
 
 
@@ -268,6 +334,9 @@ def register(commands: Any) -> None:
     p.add_argument("--limit", type=int, default=50)
     p = add("show", cmd_show, "show a document's invoice(s) as a table")
     p.add_argument("id", help="document id (or its first characters) or file name")
+    p = add("logs", cmd_logs, "the document's log lines from every function, in time order")
+    p.add_argument("id", help="document id (or its first characters) or file name")
+    p.add_argument("--json", action="store_true", help="the raw JSON lines, as CloudWatch Logs would hold them")
     p = add("trace", cmd_trace, "the document's execution history, as the Step Functions console shows it")
     p.add_argument("id", help="document id (or its first characters) or file name")
     p.add_argument("--io", action="store_true", help="show each state's input and output")
@@ -275,4 +344,4 @@ def register(commands: Any) -> None:
     add("down", cmd_down, "stop the running local stack")
 
 
-__all__ = ["CommandError", "register", "table"]
+__all__ = ["CommandError", "register"]

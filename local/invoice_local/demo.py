@@ -10,6 +10,10 @@ import time
 import uuid
 from pathlib import Path
 
+from rich.text import Text
+
+from invoice_local import console
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "textract"
 SAMPLES = {  # document in the data set -> its recorded response pages
     "default_invoice_1.png": ["default_invoice_1.analyze_expense.json"],
@@ -29,7 +33,7 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
         return 2
     started = time.monotonic()
     engine = standin.RecordedResponses()
-    running = up(engine=engine, say=lambda line: print(line))
+    running = up(engine=engine)
     try:
         from invoice_local.deployment import Deployment
 
@@ -60,12 +64,11 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
                     "items": len(inv.get("line_items", [])) if inv else None,
                     "issues / error": doc.error_code or ", ".join(issues) or None,
                 })
-        from invoice_local.commands import table
-
-        print(table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items", "issues / error"],
-                    max_width=32))
-        print(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. "
-              "`invoices trace ID` shows an execution the way the console does.")
+        console.show(console.table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items",
+                                          "issues / error"], max_width=32))
+        console.show(Text(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. `invoices trace ID` "
+                          f"shows an execution the way the console does; the functions' logs are in "
+                          f"{running.state_dir / 'logs'}."))
     finally:
         running.stop()
     return 0

@@ -86,6 +86,22 @@ def _local_environment() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
+def _deploy_progress_bar() -> Callable[[int, int, str], None]:
+    """terraform's progress (done, total, resource) as the console's deploy bar, made once the plan's size is
+    known."""
+    from invoice_local import console
+
+    bar: Any = None
+
+    def update(done: int, total: int, resource: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = console.deploy_progress(total)
+        bar(done, resource, total=total)
+
+    return update
+
+
 class DropFolderWatcher(threading.Thread):
     """Uploads every file that appears (or changes) in the drop folder to incoming/ in the ingest bucket.
     Polling, not inotify: it works the same on every OS and a second of latency is fine for invoices."""
@@ -149,19 +165,25 @@ class RunningStack:
 
 
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
-       drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT, say: Callable[[str], None] = print,
-       progress: Any = None) -> RunningStack:
+       drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
+       say: Callable[[str, str], None] | None = None, progress: Any = None) -> RunningStack:
     """Start the whole local stack in this process; the pipeline is deployed by `terraform apply` of
     terraform/ with local.tfvars (deployment.py), or restored from an earlier apply of the same inputs.
-    `progress(done, total, resource)` is told of each resource while Terraform applies."""
+    `say(stage, detail)` reports each stage (default: one line on the terminal); `progress(done, total,
+    resource)` is told of each resource while Terraform applies (default: a progress bar); every log line
+    goes to <state dir>/logs."""
     from invoice_pipeline.adapters import aws, db
 
+    from invoice_local import console, logs
     from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
 
+    say = say or console.stage
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = logs.setup(state_dir / "logs").folder
+    say("logs", f"functions' and emulator's logs in {log_dir} (`invoices logs ID` for one document)")
     stoppers: list[Callable[[], None]] = []
     try:
         t0 = time.monotonic()
@@ -171,7 +193,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         os.environ["DATABASE_URL"] = database_url
         db.close()
         db.migrate()
-        say(f"postgres   {pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
+        say("postgres", f"{pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
             f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}")
 
         t0 = time.monotonic()
@@ -183,18 +205,17 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
             engine = LocalExpenseEngine()
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
-        say(f"emulation  AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
+        say("emulation", f"AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
 
         from invoice_local import deployment
 
-        # Handlers log at WARNING; `invoices trace` and `invoices logs` show the flow of each document.
         deployed = deployment.deploy(emu.endpoint, {
-            "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "WARNING"),
-        }, state_dir, progress=progress)
+            "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
+        }, state_dir, progress=progress or _deploy_progress_bar())
         resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
                      "state_machine_arn": deployed.state_machine_arn}
-        how = "restored the deployment of an earlier apply" if deployed.reused else "terraform apply"
-        say(f"deployed   {how} in {deployed.seconds:.1f}s: {resources['state_machine_arn']}")
+        how = "restored what an earlier terraform apply deployed" if deployed.reused else "terraform apply"
+        say("deploy", f"{how} in {deployed.seconds:.1f}s: {resources['state_machine_arn']}")
 
         from invoice_local.api_server import ApiServer
 
@@ -202,7 +223,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             "INGEST_BUCKET": resources["ingest_bucket"], "RESULTS_BUCKET": resources["results_bucket"],
             "STATE_MACHINE_ARN": resources["state_machine_arn"], "DATABASE_URL": database_url}).start()
         stoppers.append(api.stop)
-        say(f"api        {api.url}  (web page: {api.url}/#token={api.token})")
+        say("api", f"{api.url}  (web page: {api.url}/#token={api.token})")
 
         folder = drop_folder or state_dir / "drop"
         folder.mkdir(parents=True, exist_ok=True)
@@ -217,7 +238,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         stack_file = state_dir / "stack.json"
         stack_file.write_text(json.dumps(asdict(info), indent=2))
         stack_file.chmod(0o600)  # it holds the API token and the database URL
-        say(f"drop files into {folder} (or `invoices submit FILE...`); Ctrl-C to stop")
+        say("drop folder", f"{folder} (or `invoices submit FILE...`); Ctrl-C to stop")
         return RunningStack(info=info, state_dir=state_dir, _stoppers=stoppers)
     except BaseException:
         for stop in reversed(stoppers):

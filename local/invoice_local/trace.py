@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-RED, GREEN, DIM, BOLD, RESET = "\033[31m", "\033[32m", "\033[2m", "\033[1m", "\033[0m"
+from rich import box
+from rich.console import Group, RenderableType
+from rich.highlighter import JSONHighlighter
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from invoice_local.console import COLUMN_GAP, PLAIN_WIDTH, to_text
 
 
 @dataclass
@@ -87,38 +94,62 @@ def _cause_text(cause: str | None) -> str:
     return str(cause or "")
 
 
-def render(execution: dict[str, Any], events: list[dict[str, Any]], *, show_io: bool = False,
-           color: bool = True) -> str:
-    def c(code: str, text: str) -> str:
-        return f"{code}{text}{RESET}" if color else text
+def _status_style(status: str) -> str:
+    if status in ("Failed", "TimedOut", "Caught error"):
+        return "red"
+    return "green" if status.startswith("Succeeded") else ""
 
+
+def view(execution: dict[str, Any], events: list[dict[str, Any]], *, show_io: bool = False) -> RenderableType:
+    """The execution as rich renderables: a header, one table row per state visit, and (show_io) each
+    state's input and output below the table."""
     status = execution["status"]
     start, stop = execution["startDate"], execution.get("stopDate")
     took = f"{(stop - start).total_seconds():.2f} s" if stop else "running"
-    head_color = GREEN if status == "SUCCEEDED" else RED if status in ("FAILED", "TIMED_OUT", "ABORTED") else ""
-    lines = [c(BOLD, f"Execution {execution['name']}") + "  " + c(head_color, status) + f"  ({took})",
-             c(DIM, execution["executionArn"])]
+    head_style = "green" if status == "SUCCEEDED" else "red" if status in ("FAILED", "TIMED_OUT", "ABORTED") else ""
+    parts: list[RenderableType] = [
+        Text.assemble((f"Execution {execution['name']}", "bold"), "  ", (status, head_style), f"  ({took})"),
+        Text(execution["executionArn"], style="dim"),
+    ]
     if execution.get("error"):
-        lines.append(c(RED, f"Error: {execution['error']}"))
-        lines.append(c(RED, f"Cause: {_cause_text(execution.get('cause'))}"))
-    lines.append("")
-    lines.append(f"{'#':>2}  {'State':<18} {'Type':<8} {'Status':<26} {'Duration':>9}")
-    for i, run in enumerate(state_runs(events), 1):
-        dur = f"{(run.exited - run.entered).total_seconds():.2f} s" if run.exited else "-"
-        st = run.status
-        failed = st in ("Failed", "TimedOut", "Caught error")
-        colored = c(RED, f"{st:<26}") if failed else c(GREEN, f"{st:<26}") if st.startswith("Succeeded") \
-            else f"{st:<26}"
-        lines.append(f"{i:>2}  {run.name:<18} {run.type:<8} {colored} {dur:>9}")
-        if failed and run.error:
-            lines.append(c(RED, f"      Error: {run.error}"))
-            lines.append(c(RED, f"      Cause: {_cause_text(run.cause)}"))
+        parts.append(Text(f"Error: {execution['error']}", style="red"))
+        parts.append(Text(f"Cause: {_cause_text(execution.get('cause'))}", style="red"))
+    parts.append(Text(""))
+
+    states = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=COLUMN_GAP, header_style="bold")
+    states.add_column("#", justify="right", no_wrap=True, min_width=2)
+    for name in ("State", "Type", "Status"):
+        states.add_column(name, no_wrap=True)
+    states.add_column("Duration", justify="right", no_wrap=True)
+    states.add_column("Detail", ratio=1, overflow="fold")
+    runs = state_runs(events)
+    for i, run in enumerate(runs, 1):
+        duration = f"{(run.exited - run.entered).total_seconds():.2f} s" if run.exited else "-"
+        style = _status_style(run.status)
+        if style == "red" and run.error:
+            detail = Text(f"Error: {run.error}\nCause: {_cause_text(run.cause)}", style="red")
         elif run.retries:
-            lines.append(c(DIM, f"      retried after: {', '.join(run.retries)}"))
-        if show_io:
-            lines.append(c(DIM, "      input:  ") + _short(run.input).replace("\n", "\n      "))
-            lines.append(c(DIM, "      output: ") + _short(run.output).replace("\n", "\n      "))
-    return "\n".join(lines)
+            detail = Text(f"retried after: {', '.join(run.retries)}", style="dim")
+        else:
+            detail = Text("")
+        states.add_row(str(i), run.name, run.type, Text(run.status, style=style), duration, detail)
+    parts.append(states)
+
+    if show_io:
+        for i, run in enumerate(runs, 1):
+            parts += [Text(""), Rule(f"{i} {run.name}", align="left", style="dim")]
+            for label, value in (("input", run.input), ("output", run.output)):
+                body = Text(_short(value))
+                if isinstance(value, dict | list):
+                    JSONHighlighter().highlight(body)
+                parts.append(Text.assemble((f"{label}: ", "bold"), body))
+    return Group(*parts)
+
+
+def render(execution: dict[str, Any], events: list[dict[str, Any]], *, show_io: bool = False,
+           color: bool = True, width: int = PLAIN_WIDTH) -> str:
+    """The execution as text (ANSI colours when `color`), as `invoices trace` prints it off a terminal."""
+    return to_text(view(execution, events, show_io=show_io), color=color, width=width)
 
 
 def fetch(sfn: Any, execution_arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -49,6 +49,10 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+    lines += proc.stdout.readlines() if proc.stdout else []
+    # the handlers' JSON lines and moto's went to files, not to this terminal
+    assert not [line for line in lines if line.lstrip().startswith("{") or "Exception=" in line], "".join(lines)
+    assert "Traceback" not in "".join(lines)
     assert not (state / "stack.json").exists(), "stack.json left behind after a clean stop"
     info_pid = proc.pid
     with pytest.raises(ProcessLookupError):
@@ -83,6 +87,15 @@ def test_submit_digital_scanned_and_broken(stack_dir: Path, tmp_path: Path) -> N
     assert "FAILED" in trace.stdout.splitlines()[0]
     assert "Error: CorruptDocument" in trace.stdout
     assert " Register " in trace.stdout and "Caught error" in trace.stdout
+
+    # every function's lines about the broken document, in time order, and nothing of them on the terminal
+    logs = run_cli(stack_dir, "logs", doc_id)
+    assert logs.returncode == 0, logs.stderr
+    assert "record-failure" in logs.stdout and "CorruptDocument" in logs.stdout
+    raw = run_cli(stack_dir, "logs", doc_id, "--json")
+    records = [json.loads(line) for line in raw.stdout.splitlines()]
+    assert records and all(r["correlation_id"].startswith(doc_id) for r in records)
+    assert (stack_dir / "logs" / "emulator.log").exists()
 
     show = run_cli(stack_dir, "show", rows[digital.name].split()[0])
     assert show.returncode == 0 and labels[digital.name]["invoice_number"] in show.stdout

@@ -5,7 +5,8 @@ one method, `LambdaFunction._invoke_lambda`, which starts a Docker container. We
 function's `Handler` ("package.module.function") is imported and called here, with the function's
 environment applied and a Lambda-like context. An exception becomes a function error whose payload has the
 same shape as AWS's ({"errorType": <class name>, "errorMessage", "stackTrace"}), so the state machine catches
-errors by name exactly as in AWS.
+errors by name exactly as in AWS. Each call runs in `function_context`, which sends its log lines to the
+function's own file in local mode and keeps its Powertools keys (correlation id, ...) to itself.
 
 Handlers share this process's os.environ and module state. The pipeline's functions all take the same
 settings, so applying each function's environment before its call is faithful for them; the handlers read
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from invoice_local.logs import function_context
 
 _env_lock = threading.RLock()
 _original: Any = None
@@ -84,7 +87,9 @@ def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, boo
     _apply_environment({**_runtime_environment(self), **dict(self.environment_vars or {})})
     record: dict[str, Any] = {"function": self.function_name, "handler": self.handler, "event": event}
     try:
-        result = resolve_handler(str(self.handler))(event, LambdaContext(self))
+        handler = resolve_handler(str(self.handler))
+        with function_context(self.function_name):
+            result = handler(event, LambdaContext(self))
         record.update(ok=True, result=result)
         invocations.append(record)
         return json.dumps(result, default=str), False, ""
