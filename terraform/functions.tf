@@ -1,10 +1,30 @@
 # Lambdas: one code package and one dependency layer (both built by `make build`), one function per handler
 # module, each with its own log group and its own least-privilege role.
 
+# The packages `make build` made, uploaded to the artifacts bucket (versioned: a function names the exact
+# version it runs).
+resource "aws_s3_object" "lambda_package" {
+  for_each = {
+    code  = local.lambda_code_zip
+    layer = local.lambda_layer_zip
+  }
+  bucket      = aws_s3_bucket.artifacts.id
+  key         = "lambda/${each.key}.zip"
+  source      = each.value
+  source_hash = filebase64sha256(each.value)
+  kms_key_id  = aws_kms_key.main.arn
+  # An object version only exists once versioning is on, and the bucket must accept the upload under its
+  # encryption and policy.
+  depends_on = [aws_s3_bucket_versioning.all, aws_s3_bucket_server_side_encryption_configuration.data,
+  aws_s3_bucket_policy.artifacts]
+}
+
 resource "aws_lambda_layer_version" "dependencies" {
   layer_name               = "${local.name}-dependencies"
   description              = "Runtime dependencies of invoice_pipeline (boto3 comes with the runtime), manylinux2014_aarch64"
-  filename                 = local.lambda_layer_zip
+  s3_bucket                = aws_s3_object.lambda_package["layer"].bucket
+  s3_key                   = aws_s3_object.lambda_package["layer"].key
+  s3_object_version        = aws_s3_object.lambda_package["layer"].version_id
   source_code_hash         = filebase64sha256(local.lambda_layer_zip)
   compatible_runtimes      = ["python3.12"]
   compatible_architectures = ["arm64"]
@@ -33,9 +53,11 @@ resource "aws_lambda_function" "fn" {
   memory_size   = lookup(var.lambda_memory_mb, each.key, each.value.memory)
   timeout       = each.value.timeout
 
-  filename         = local.lambda_code_zip
-  source_code_hash = filebase64sha256(local.lambda_code_zip)
-  layers           = [aws_lambda_layer_version.dependencies.arn]
+  s3_bucket         = aws_s3_object.lambda_package["code"].bucket
+  s3_key            = aws_s3_object.lambda_package["code"].key
+  s3_object_version = aws_s3_object.lambda_package["code"].version_id
+  source_code_hash  = filebase64sha256(local.lambda_code_zip)
+  layers            = [aws_lambda_layer_version.dependencies.arn]
 
   # -1: unreserved. Reserved where a downstream quota would otherwise be overrun (StartExpenseAnalysis TPS).
   # Not parse: Textract throttling there is retried by the state machine for minutes, while a throttled

@@ -15,8 +15,13 @@ output "results_bucket" {
   value       = aws_s3_bucket.results.id
 }
 
+output "artifacts_bucket" {
+  description = "Bucket holding the Lambda code package and dependency layer the functions run (lambda/*.zip, versioned)."
+  value       = aws_s3_bucket.artifacts.id
+}
+
 output "access_logs_bucket" {
-  description = "Bucket receiving the S3 server access logs of the ingest and results buckets."
+  description = "Bucket receiving the S3 server access logs of the ingest, results and artifacts buckets."
   value       = aws_s3_bucket.access_logs.id
 }
 

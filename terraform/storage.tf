@@ -87,6 +87,16 @@ resource "aws_s3_bucket" "results" {
   force_destroy = var.force_destroy_buckets
 }
 
+# The Lambda code package and dependency layer. Functions created from S3 rather than from a local file: the
+# AWS provider uploads local files one function at a time (a global lock held through each function's
+# creation wait), S3 lets them be created in parallel, and a package over 50 MB zipped can only come this way.
+resource "aws_s3_bucket" "artifacts" {
+  #checkov:skip=CKV_AWS_144:Cross-region replication needs a second region's bucket and key; the packages are rebuilt from the repository by `make build`.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to a new package: Terraform itself points the functions at it.
+  bucket        = "${local.name}-artifacts-${local.bucket_suffix}"
+  force_destroy = var.force_destroy_buckets
+}
+
 resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_145:S3 server access logging cannot deliver to a bucket whose default encryption is SSE-KMS; it uses SSE-S3.
   #checkov:skip=CKV2_AWS_62:Log objects are read by people and tools on demand; nothing reacts to their arrival.
@@ -99,12 +109,14 @@ locals {
   buckets = {
     ingest      = aws_s3_bucket.ingest
     results     = aws_s3_bucket.results
+    artifacts   = aws_s3_bucket.artifacts
     access_logs = aws_s3_bucket.access_logs
   }
   # Buckets whose access is logged (into access_logs), with their prefix there.
   logged_buckets = {
-    ingest  = aws_s3_bucket.ingest.id
-    results = aws_s3_bucket.results.id
+    ingest    = aws_s3_bucket.ingest.id
+    results   = aws_s3_bucket.results.id
+    artifacts = aws_s3_bucket.artifacts.id
   }
 }
 
@@ -240,6 +252,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "results" {
   }
 }
 
+# Packages replaced by a later deploy are kept a while for a rollback, then expire.
+resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
+  bucket     = aws_s3_bucket.artifacts.id
+  depends_on = [aws_s3_bucket_versioning.all]
+
+  rule {
+    id     = "expire-replaced-packages"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   bucket     = aws_s3_bucket.access_logs.id
   depends_on = [aws_s3_bucket_versioning.all]
@@ -344,6 +374,12 @@ resource "aws_s3_bucket_policy" "ingest" {
 resource "aws_s3_bucket_policy" "results" {
   bucket     = aws_s3_bucket.results.id
   policy     = data.aws_iam_policy_document.tls_only["results"].json
+  depends_on = [aws_s3_bucket_public_access_block.all]
+}
+
+resource "aws_s3_bucket_policy" "artifacts" {
+  bucket     = aws_s3_bucket.artifacts.id
+  policy     = data.aws_iam_policy_document.tls_only["artifacts"].json
   depends_on = [aws_s3_bucket_public_access_block.all]
 }
 

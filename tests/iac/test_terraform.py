@@ -157,7 +157,7 @@ def test_events_state_machine_and_textract_wiring(plans: dict[str, dict[str, Any
 def test_storage(plans: dict[str, dict[str, Any]], mode: str) -> None:
     res = created(plans[mode])
     buckets = of_type(plans[mode], "aws_s3_bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # ingest, results, artifacts, access logs
     assert all(ACCOUNT_ID in b["bucket"] for b in buckets.values())
     for kind in ("aws_s3_bucket_public_access_block", "aws_s3_bucket_versioning", "aws_s3_bucket_policy",
                  "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_server_side_encryption_configuration"):
