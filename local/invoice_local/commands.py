@@ -65,14 +65,18 @@ def results_rows(document_ids: list[str] | None = None, limit: int = 50) -> list
     """One row per invoice (or per document without invoices): what `run`, `submit` and `status` print."""
     where = "WHERE d.id = ANY(CAST(:ids AS uuid[]))" if document_ids else ""
     params: dict[str, Any] = {"ids": document_ids} if document_ids else {}
+    # A duplicate has no invoices of its own: it shows its original's, and says whose they are.
     rows = _rows(
-        "SELECT d.id, d.object_key, d.status, d.error_code, i.invoice_number, i.vendor_name, i.invoice_date,"
-        " i.total, i.currency, i.issues, (SELECT count(*) FROM line_items li WHERE li.invoice_id = i.id) AS items"
-        f" FROM documents d LEFT JOIN invoices i ON i.document_id = d.id {where}"
-        f" ORDER BY d.created_at DESC, i.seq LIMIT {int(limit)}", **params)
+        "SELECT d.id, d.object_key, d.status, d.error_code, d.duplicate_of, i.invoice_number, i.vendor_name,"
+        " i.invoice_date, i.total, i.currency, i.issues,"
+        " (SELECT count(*) FROM line_items li WHERE li.invoice_id = i.id) AS items"
+        " FROM documents d LEFT JOIN invoices i ON i.document_id = COALESCE(d.duplicate_of, d.id)"
+        f" {where} ORDER BY d.created_at DESC, i.seq LIMIT {int(limit)}", **params)
     out = []
     for r in rows:
         issues = ", ".join(sorted({i["code"] for i in (r["issues"] or [])}))
+        if r["duplicate_of"] is not None:
+            issues = f"duplicate of {str(r['duplicate_of'])[:8]}"
         out.append({"id": str(r["id"])[:8], "file": r["object_key"].removeprefix("incoming/"), "status": r["status"],
                     "invoice": r["invoice_number"], "vendor": r["vendor_name"], "date": r["invoice_date"],
                     "total": r["total"], "cur": r["currency"], "items": r["items"] if r["invoice_number"] or

@@ -1,5 +1,6 @@
-"""Local mode as a person uses it: `invoices up` in one process, `invoices submit / status / show / trace`
-from another shell, on generated sample documents through the local OCR engine (no recorded responses)."""
+"""Local mode as a person uses it: `invoices run` (what `make run` runs) in one process, then `invoices
+submit / status / show / trace / logs` from another shell, on generated sample documents through the local
+OCR engine (no recorded responses)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     state = Path(os.environ.get("TMPDIR", "/tmp")) / f"invoices-e2e-{os.getpid()}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([*INVOICES, "up", "--state-dir", str(state), "--port", str(free_port()),
+    proc = subprocess.Popen([*INVOICES, "run", "--state-dir", str(state), "--port", str(free_port()),
                              "--api-port", str(free_port())], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -35,12 +36,17 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
-                pytest.fail("invoices up exited:\n" + "".join(lines))
+                pytest.fail("invoices run exited:\n" + "".join(lines))
             lines.append(line)
-            if "Ctrl-C to stop" in line:
+            if line.startswith("Try: "):  # the last line of the run, after the results table
                 break
         else:
-            pytest.fail("invoices up did not come up:\n" + "".join(lines))
+            pytest.fail("invoices run did not finish its samples:\n" + "".join(lines))
+        # What a person sees of `make run`: stage lines, progress, the results table, where to go next.
+        assert len(lines) < 40, f"{len(lines)} lines:\n" + "".join(lines)
+        table = [line for line in lines if line.split()[1:2] and line.split()[1].endswith((".pdf", ".jpg"))]
+        expected = [p for p in samples.generate(state / "expected-samples") if p.suffix != ".jsonl"]
+        assert len(table) == len(expected), "".join(lines)
         assert (state / "stack.json").exists()
         yield state
     finally:
@@ -65,7 +71,7 @@ def run_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_submit_digital_scanned_and_broken(stack_dir: Path, tmp_path: Path) -> None:
-    files = samples.generate(tmp_path / "samples")
+    files = samples.generate(tmp_path / "samples", seed=2)  # not the samples `invoices run` processed
     labels = {json.loads(line)["file"]: json.loads(line)
               for line in (tmp_path / "samples" / "labels.jsonl").read_text().splitlines()}
     digital = next(p for p in files if p.name == "en-gb-invoice.pdf")
