@@ -132,7 +132,8 @@ def statements() -> list[Statement]:
 
 def test_the_reader_finds_the_policies() -> None:
     docs = {s.document for s in statements()}
-    assert {"kms", "state_machine", "fn_common", "start_analysis", "parse", "callback", "events"} <= docs
+    assert {"kms", "state_machine", "fn_common", "start_expense_analysis", "get_expense_analysis",
+            "answer_task_tokens", "events"} <= docs
 
 
 def test_star_resources_only_where_the_service_has_none_and_commented() -> None:
@@ -169,7 +170,8 @@ def test_the_state_machine_invokes_exactly_the_state_functions() -> None:
     [invoke] = [s for s in statements() if s.document == "state_machine" and "lambda:InvokeFunction" in s.actions]
     assert invoke.actions == ["lambda:InvokeFunction"]
     assert invoke.value("resources") == "[for k in local.state_functions : aws_lambda_function.fn[k].arn]"
-    callback = next(s for s in statements() if s.document == "callback" and "states:SendTaskSuccess" in s.actions)
+    callback = next(s for s in statements()
+                    if s.document == "answer_task_tokens" and "states:SendTaskSuccess" in s.actions)
     assert callback.value("resources") == "[local.state_machine_arn]"
 
 

@@ -9,6 +9,7 @@ import subprocess
 from typing import Any
 
 import pytest
+from invoice_local import manifest
 
 from tests.iac.conftest import (
     ACCOUNT_ID,
@@ -21,8 +22,7 @@ from tests.iac.conftest import (
 )
 from tests.shared_data import REPO_ROOT, skip_or_fail
 
-FUNCTIONS = {"register", "start_analysis", "callback", "parse", "validate", "persist", "record_failure",
-             "migrate", "api"}
+FUNCTIONS = set(manifest.functions())
 # What functions/invoice_pipeline/config.py and observability.py read.
 REQUIRED_ENV = {"RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN", "TEXTRACT_ROLE_ARN", "TEXTRACT_OUTPUT_BUCKET",
                 "TEXTRACT_OUTPUT_PREFIX", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR", "POWERTOOLS_SERVICE_NAME",
@@ -108,9 +108,11 @@ def test_functions(plans: dict[str, dict[str, Any]], mode: str) -> None:
     for address, fn in functions.items():
         name = address.split('"')[1]
         assert fn["runtime"] == "python3.12" and fn["architectures"] == ["arm64"], address
-        assert fn["handler"] == f"invoice_pipeline.handlers.{name}.handler"
+        assert fn["handler"] == manifest.functions()[name].handler
+        assert fn["timeout"] == manifest.functions()[name].timeout_seconds
         assert fn["tracing_config"] == [{"mode": "Active"}]
-        assert fn["filename"].endswith("build/lambda/code.zip")
+        # from the versioned artifacts bucket, never a local file (the provider serializes those)
+        assert fn.get("filename") is None and fn["s3_key"] == "lambda/code.zip", address
         hashes.add(fn["source_code_hash"])
         if name == "register":
             assert fn["ephemeral_storage"][0]["size"] >= 768  # a 500 MB upload streamed to /tmp
@@ -161,11 +163,11 @@ def test_storage(plans: dict[str, dict[str, Any]], mode: str) -> None:
     assert all(ACCOUNT_ID in b["bucket"] for b in buckets.values())
     for kind in ("aws_s3_bucket_public_access_block", "aws_s3_bucket_versioning", "aws_s3_bucket_policy",
                  "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_server_side_encryption_configuration"):
-        assert len(of_type(plans[mode], kind)) == 3, kind
+        assert len(of_type(plans[mode], kind)) == 4, kind
     for pab in of_type(plans[mode], "aws_s3_bucket_public_access_block").values():
         assert all(pab[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                     "restrict_public_buckets"))
-    assert len(of_type(plans[mode], "aws_s3_bucket_logging")) == 2
+    assert len(of_type(plans[mode], "aws_s3_bucket_logging")) == 3  # all but the access-log bucket itself
     assert res["aws_s3_bucket_notification.ingest"]["eventbridge"] is True
     assert res["aws_kms_key.main"]["enable_key_rotation"] is True
 
@@ -221,7 +223,7 @@ def test_function_environment(tf: Terraform, plans: dict[str, dict[str, Any]], m
                                                       f"-var=local_endpoint={moto_endpoint}"]
     # The names only: nonsensitive() because DATABASE_URL makes the whole map sensitive.
     env = tf.console("jsonencode({common = nonsensitive(sort(keys(local.function_environment))), "
-                     "api = sort(keys(local.api_environment))})", *args)
+                     "api = sort(keys(local.extra_environment))})", *args)
     keys = set(env["common"])
     assert keys >= REQUIRED_ENV
     if mode == "local":
