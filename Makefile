@@ -32,7 +32,9 @@ require-terraform:
 $(STAMP): pyproject.toml
 	@echo "creating $(VENV) from pyproject.toml (about a minute, once)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,local]'
+	@# -qq: errors only (a machine's pip configuration can warn about every package otherwise); --no-compile:
+	@# modules compile on first import instead, and most of the installed ones are never imported.
+	$(BIN)/pip install -qq --disable-pip-version-check --no-compile -e '.[dev,local]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
