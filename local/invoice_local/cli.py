@@ -154,6 +154,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from invoice_local.commands import CommandError
+    from invoice_local.terraform import TerraformFailed, TerraformUnavailable
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -162,9 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except (CliError, CommandError) as exc:
+    except (CliError, CommandError, TerraformUnavailable) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except TerraformFailed as exc:
+        # Terraform's own diagnostics, not a traceback of ours: they say what to fix.
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_UNEXPECTED
     except BrokenPipeError:
         # `invoices normalize ... | head` closed the pipe: not an error worth a traceback.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet

@@ -131,3 +131,23 @@ def test_expected_error_stays_one_line_exit_2(tmp_path: Path, capsys: pytest.Cap
     code = cli.main(["status", "--state-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and "invoices up" in err
+
+
+def test_missing_terraform_is_one_line_saying_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from invoice_local import terraform
+
+    monkeypatch.setattr(terraform.shutil, "which", lambda _name: None)
+
+    def up(args: Any) -> int:
+        terraform.binary()
+        return 0
+
+    monkeypatch.setattr(commands, "cmd_status", up)
+    code = cli.main(["status", "--state-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_USAGE
+    assert captured.err.splitlines() == [
+        "invoices: error: terraform is not on PATH: install Terraform >= 1.11: "
+        "https://developer.hashicorp.com/terraform/install"]
+    assert not (tmp_path / "logs" / "cli.log").exists()
