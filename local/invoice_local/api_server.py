@@ -170,11 +170,18 @@ class ApiServer:
 
     `environment` is applied to os.environ, where the handler reads its settings (INGEST_BUCKET,
     RESULTS_BUCKET, STATE_MACHINE_ARN, DATABASE_URL, ...) exactly as in Lambda; AWS calls go wherever
-    AWS_ENDPOINT_URL points (the emulation in local mode). `web_config` is served as /config.json."""
+    AWS_ENDPOINT_URL points (the emulation in local mode). `function`, the api function's configuration as
+    Terraform deployed it (GetFunctionConfiguration), supplies both the environment and the context's name,
+    ARN, memory and timeout, so that local mode serves the API with what terraform/ declares.
+    `web_config` is served as /config.json."""
 
     def __init__(self, handler: Handler | None = None, *, port: int = 0, web_dir: Path = WEB_DIR,
                  environment: dict[str, str] | None = None, web_config: dict[str, Any] | None = None,
-                 quiet: bool = True) -> None:
+                 quiet: bool = True, function: dict[str, Any] | None = None) -> None:
+        self.context_of = LocalContext
+        if function is not None:
+            environment = {**function.get("Environment", {}).get("Variables", {}), **(environment or {})}
+            self.context_of = LocalContext.of(function)
         if environment:
             os.environ.update(environment)
         # What Terraform sets on the function; Powertools reads them once, when the handler is first imported.
@@ -229,9 +236,9 @@ class ApiServer:
         self.stop()
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        with self._lambda_lock, function_context(LocalContext.function_name):
+        with self._lambda_lock, function_context(self.context_of.function_name):
             self.requests += 1
-            return self.handler(event, LocalContext())
+            return self.handler(event, self.context_of())
 
     def _request_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -250,9 +257,20 @@ class LocalContext:
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:invoices-local-api"
     memory_limit_in_mb = 512
 
+    timeout_seconds = 30  # API Gateway's integration timeout
+
     def __init__(self) -> None:
         self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 30  # API Gateway's integration timeout
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    @classmethod
+    def of(cls, function: dict[str, Any]) -> type[LocalContext]:
+        """A context class for a deployed function's configuration."""
+        return type("DeployedContext", (cls,), {
+            "function_name": function["FunctionName"], "invoked_function_arn": function["FunctionArn"],
+            "memory_limit_in_mb": int(function["MemorySize"]),
+            "timeout_seconds": min(cls.timeout_seconds, int(function["Timeout"])),
+        })
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -219,9 +219,10 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
         from invoice_local.api_server import ApiServer
 
-        api = ApiServer(port=api_port, environment={
-            "INGEST_BUCKET": resources["ingest_bucket"], "RESULTS_BUCKET": resources["results_bucket"],
-            "STATE_MACHINE_ARN": resources["state_machine_arn"], "DATABASE_URL": database_url}).start()
+        # The api function as Terraform deployed it: its environment, name, memory and timeout.
+        api_function = deployed.client("lambda").get_function_configuration(
+            FunctionName=deployed.function_names["api"])
+        api = ApiServer(port=api_port, function=api_function).start()
         stoppers.append(api.stop)
         say("api", f"{api.url}  (web page: {api.url}/#token={api.token})")
 

@@ -211,9 +211,8 @@ def local_stack(stack: Any) -> Iterator[dict[str, Any]]:
     engine.add(content, pages)
     # Textract "takes" a few seconds, so that the live list has an in-progress status to show first.
     standin.configure(engine=engine, faults=standin.Faults(job_seconds=ANALYSIS_SECONDS))
-    environment = {"INGEST_BUCKET": stack.ingest_bucket, "RESULTS_BUCKET": stack.results_bucket,
-                   "STATE_MACHINE_ARN": stack.state_machine_arn}
-    with ApiServer(environment=environment) as api:
+    api_function = stack.client("lambda").get_function_configuration(FunctionName=stack.function_names["api"])
+    with ApiServer(function=api_function) as api:
         yield {"api": api, "stack": stack, "emulation": stack.endpoint, "sample": TEXTRACT_DIR / SAMPLE}
 
 
