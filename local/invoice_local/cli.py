@@ -154,6 +154,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from invoice_local.commands import CommandError
+    from invoice_local.deployment import PackageBuildFailed
     from invoice_local.terraform import TerraformFailed, TerraformUnavailable
 
     parser = build_parser()
@@ -166,8 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, CommandError, TerraformUnavailable) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except TerraformFailed as exc:
-        # Terraform's own diagnostics, not a traceback of ours: they say what to fix.
+    except (TerraformFailed, PackageBuildFailed) as exc:
+        # Terraform's (or the package build's) own diagnostics, not a traceback of ours: they say what to fix.
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
     except BrokenPipeError:

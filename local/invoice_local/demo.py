@@ -23,7 +23,7 @@ SAMPLES = {  # document in the data set -> its recorded response pages
 
 
 def run(data_dir: Path = DEFAULT_DATA) -> int:
-    from invoice_pipeline.adapters import db, repository
+    from invoice_pipeline.adapters import db
 
     from invoice_local.emulation import textract as standin
     from invoice_local.stack import up
@@ -35,11 +35,7 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
     engine = standin.RecordedResponses()
     running = up(engine=engine)
     try:
-        from invoice_local.deployment import Deployment
-
-        deployed = Deployment(endpoint=running.info.endpoint, outputs={
-            "ingest_bucket": running.info.ingest_bucket, "state_machine_arn": running.info.state_machine_arn},
-            state_dir=running.state_dir, variables={})
+        deployed = running.deployment
         before = {e["executionArn"] for e in deployed.executions()}
         run_id = uuid.uuid4().hex[:6]
         for name, pages in SAMPLES.items():
@@ -51,21 +47,10 @@ def run(data_dir: Path = DEFAULT_DATA) -> int:
         with db.transaction() as con:
             docs = db.rows(con, "SELECT id FROM documents WHERE object_key LIKE :p ORDER BY object_key",
                            p=f"incoming/demo-{run_id}/%")
-        rows = []
-        for d in docs:
-            doc = repository.get_document(d["id"])
-            invoices = repository.invoices_for(doc.id) or [{}]
-            for inv in invoices:
-                issues = [i["code"] for i in inv.get("issues", [])]
-                rows.append({
-                    "file": doc.object_key.rsplit("/", 1)[-1], "status": doc.status,
-                    "invoice": inv.get("invoice_number"), "vendor": inv.get("vendor_name"),
-                    "date": inv.get("invoice_date"), "total": inv.get("total"), "cur": inv.get("currency"),
-                    "items": len(inv.get("line_items", [])) if inv else None,
-                    "issues / error": doc.error_code or ", ".join(issues) or None,
-                })
-        console.show(console.table(rows, ["file", "status", "invoice", "vendor", "date", "total", "cur", "items",
-                                          "issues / error"], max_width=32))
+        from invoice_local.commands import RESULT_COLUMNS, results_rows
+
+        rows = results_rows([str(d["id"]) for d in docs])  # the table `invoices run` and `status` print
+        console.show(console.table(rows, RESULT_COLUMNS))
         console.show(Text(f"\n{len(docs)} documents in {time.monotonic() - started:.1f}s. `invoices trace ID` "
                           f"shows an execution the way the console does; the functions' logs are in "
                           f"{running.state_dir / 'logs'}."))

@@ -31,7 +31,6 @@ from invoice_local.emulation import snapshot
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 BUILD_SCRIPT = REPO / "functions" / "build_package.py"
-ARTIFACTS = (REPO / "build" / "lambda" / "code.zip", REPO / "build" / "lambda" / "layer.zip")
 # What a deployment is made of, besides the variables: a change to any of these applies afresh.
 CONFIGURATION = (
     *sorted((REPO / "terraform").glob("*.tf")),
@@ -40,6 +39,16 @@ CONFIGURATION = (
     *sorted((REPO / "statemachine").glob("*.json")),
     REPO / "functions" / "manifest.json",
 )
+
+
+def emulation_client(endpoint: str, service: str) -> Any:
+    """A boto3 client of the emulation at `endpoint` (its credentials are never checked)."""
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local",
+                        aws_secret_access_key="local")
+
+
+class PackageBuildFailed(RuntimeError):
+    """functions/build_package.py failed; the message holds its last lines."""
 
 
 @dataclass
@@ -76,8 +85,7 @@ class Deployment:
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
-            self.clients[service] = boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                                                 aws_access_key_id="local", aws_secret_access_key="local")
+            self.clients[service] = emulation_client(self.endpoint, service)
         return self.clients[service]
 
     def upload(self, key: str, body: bytes) -> None:
@@ -112,7 +120,7 @@ def build_artifacts() -> None:
     result = subprocess.run([sys.executable, str(BUILD_SCRIPT)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
-        raise terraform.TerraformFailed(f"building the Lambda packages failed:\n{tail}")
+        raise PackageBuildFailed(f"building the Lambda packages failed:\n{tail}")
 
 
 def key(variables: dict[str, Any]) -> str:

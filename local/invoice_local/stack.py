@@ -55,10 +55,9 @@ class StackInfo:
         return info
 
     def client(self, service: str) -> Any:
-        import boto3
+        from invoice_local.deployment import emulation_client
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
-                            aws_access_key_id="local", aws_secret_access_key="local")
+        return emulation_client(self.endpoint, service)
 
 
 class StackNotRunning(RuntimeError):
@@ -141,6 +140,7 @@ class DropFolderWatcher(threading.Thread):
 class RunningStack:
     info: StackInfo
     state_dir: Path
+    deployment: Any  # invoice_local.deployment.Deployment: what Terraform deployed, and a client for it
     _stoppers: list[Callable[[], None]]
 
     def stop(self) -> None:
@@ -240,7 +240,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         stack_file.write_text(json.dumps(asdict(info), indent=2))
         stack_file.chmod(0o600)  # it holds the API token and the database URL
         say("drop folder", f"{folder} (or `invoices submit FILE...`); Ctrl-C to stop")
-        return RunningStack(info=info, state_dir=state_dir, _stoppers=stoppers)
+        return RunningStack(info=info, state_dir=state_dir, deployment=deployed, _stoppers=stoppers)
     except BaseException:
         for stop in reversed(stoppers):
             with contextlib.suppress(Exception):  # the original error is the one worth seeing

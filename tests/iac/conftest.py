@@ -80,10 +80,12 @@ def free_port() -> int:
 def lambda_artifacts() -> dict[str, Path]:
     """build/lambda/code.zip and layer.zip, built as `make build` builds them. The first build downloads
     wheels from PyPI; later ones use build/cache."""
-    result = subprocess.run([sys.executable, str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        skip_or_fail(f"could not build the Lambda artifacts (the first build downloads wheels from PyPI):\n"
-                     f"{result.stdout}\n{result.stderr}")
+    from invoice_local.deployment import PackageBuildFailed, build_artifacts
+
+    try:
+        build_artifacts()
+    except PackageBuildFailed as exc:
+        skip_or_fail(f"could not build the Lambda artifacts (the first build downloads wheels from PyPI): {exc}")
     return {"code": LAMBDA_OUT / "code.zip", "layer": LAMBDA_OUT / "layer.zip"}
 
 

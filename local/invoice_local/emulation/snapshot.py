@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copyreg
+import functools
 import importlib
 import io
 import pickle
@@ -58,6 +59,7 @@ def _reduce_defaultdict(obj: collections.defaultdict[Any, Any]) -> tuple[Any, ..
     return collections.defaultdict, (factory,), None, None, iter(obj.items())
 
 
+@functools.cache
 def _reducers() -> dict[type, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
