@@ -26,12 +26,14 @@ def _event(key: str, version: str | None = "v1") -> dict:
 
 
 def test_same_object_version_same_name_and_readable() -> None:
-    a, b = execution_name(_event("incoming/ACME invoice #42.pdf")), execution_name(_event("incoming/ACME invoice #42.pdf"))
+    key = "incoming/ACME invoice #42.pdf"
+    a, b = execution_name(_event(key)), execution_name(_event(key))
     assert a == b
     assert a.startswith("s3-ACME_invoice_42_pdf-")
 
 
-@pytest.mark.parametrize("other", [_event("incoming/ACME invoice #42.pdf", "v2"), _event("incoming/b/ACME invoice #42.pdf")])
+@pytest.mark.parametrize("other", [_event("incoming/ACME invoice #42.pdf", "v2"),
+                                   _event("incoming/b/ACME invoice #42.pdf")])
 def test_another_version_or_key_another_name(other: dict) -> None:
     assert execution_name(other) != execution_name(_event("incoming/ACME invoice #42.pdf"))
 
