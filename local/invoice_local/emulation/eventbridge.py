@@ -65,7 +65,8 @@ def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input:
             saved = self.targets
             self.targets = theirs
             try:
-                _original(self, event, transform_input)
+                # moto's own targets (SQS) format a numeric time themselves and fail on an ISO string
+                _original(self, {**event, "time": original_event.get("time", event.get("time"))}, transform_input)
             finally:
                 self.targets = saved
 
