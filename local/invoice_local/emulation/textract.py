@@ -89,6 +89,8 @@ class _Job:
 
 @dataclass
 class _State:
+    """The stand-in: its engine, faults, quotas and jobs, and the record of every call (what tests read)."""
+
     engine: ExpenseEngine = field(default_factory=RecordedResponses)
     faults: Faults = field(default_factory=Faults)
     quotas: Quotas = DEFAULTS
