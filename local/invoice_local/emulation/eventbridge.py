@@ -4,7 +4,9 @@ moto delivers S3 "Object Created" events to rules, but `Rule.send_to_targets` on
 archives and event buses (anything else raises, and S3 swallows the error). We deliver state machine
 targets with StartExecution (a unique name each time, as EventBridge does) and Lambda targets with an
 asynchronous invoke, and hand every other target to moto. moto also stamps every event with one fixed id and
-a numeric time; AWS sends a unique id and an ISO 8601 time, so we do too."""
+a numeric time; AWS sends a unique id and an ISO 8601 time, so we do too. moto's own targets get the unique id
+but keep the numeric time: its SQS and log group paths format the time themselves and fail (silently, under
+S3) on a string."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ def _realistic(event: dict[str, Any]) -> dict[str, Any]:
         event["id"] = str(uuid.uuid4())
     if isinstance(event.get("time"), (int, float)):
         event["time"] = datetime.fromtimestamp(event["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event.pop("ingestion-time", None)  # moto's bookkeeping for its input transformer; AWS sends no such key
     return event
 
 
@@ -65,7 +68,7 @@ def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input:
             saved = self.targets
             self.targets = theirs
             try:
-                _original(self, event, transform_input)
+                _original(self, {**original_event, "id": event["id"]}, transform_input)
             finally:
                 self.targets = saved
 
