@@ -1,6 +1,6 @@
 """Event sources as the intake path uses them, against the emulation server: S3 "Object Created" → EventBridge
 rule → SQS queue → Lambda through an event source mapping (emulation/event_sources.py polls it the way Lambda
-does). The functions
+does), and scheduled EventBridge rules firing their Lambda targets (emulation/eventbridge.py). The functions
 are small handlers of tests/integration/event_source_handlers.py that record what they were given.
 
 No assertion here depends on timing: each test waits for a condition (with a deadline) and then asserts on
@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import pytest
 from invoice_local.deployment import REGION
-from invoice_local.emulation import event_sources, server, snapshot
+from invoice_local.emulation import event_sources, eventbridge, server, snapshot
 
 from tests.integration import event_source_handlers as handlers
 
@@ -47,6 +47,7 @@ class Emulated:
         self.sqs, self.lam, self.events, self.iam = (client(s) for s in ("sqs", "lambda", "events", "iam"))
         self.suffix = uuid.uuid4().hex[:8]
         self.mappings: list[str] = []
+        self.rules: list[str] = []
         self.functions: list[str] = []
         self._role: str | None = None
 
@@ -91,6 +92,11 @@ class Emulated:
         for mapping_id in self.mappings:
             with contextlib.suppress(self.lam.exceptions.ResourceNotFoundException):
                 self.lam.delete_event_source_mapping(UUID=mapping_id)
+        for rule in self.rules:
+            targets = self.events.list_targets_by_rule(Rule=rule)["Targets"]
+            if targets:
+                self.events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
+            self.events.delete_rule(Name=rule)
 
 
 @pytest.fixture
@@ -292,3 +298,62 @@ def test_pollers_follow_the_mappings_through_a_snapshot_restore(aws: Emulated) -
     wait_for(lambda: stats_of(mapping_id).deleted == 2, "the message sent after the restore deleted")
 
     assert [r["body"] for r in handlers.records(function)] == ["before", "after"]
+
+
+# --- scheduled rules --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def fast_clock() -> Iterator[None]:
+    eventbridge.configure(schedule_speedup=600)  # rate(1 minute) every 0.1 s
+    yield
+    eventbridge.configure()
+
+
+def scheduled_rule(aws: Emulated, name: str, expression: str, function_arn: str, state: str = "ENABLED") -> str:
+    rule = f"{name}-{aws.suffix}"
+    arn: str = aws.events.put_rule(Name=rule, ScheduleExpression=expression, State=state)["RuleArn"]
+    aws.events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn}])
+    aws.rules.append(rule)
+    return arn
+
+
+def test_fire_scheduled_sends_the_scheduled_event_to_the_lambda_target(aws: Emulated) -> None:
+    function, function_arn = aws.function("record")
+    rule_arn = scheduled_rule(aws, "dispatch", "rate(1 minute)", function_arn)
+
+    sent = eventbridge.fire_scheduled(rule_arn.rpartition("/")[2])
+    wait_for(lambda: handlers.of(function), "the dispatcher invoked")
+
+    (call,) = handlers.of(function)
+    event = call["event"]
+    assert event == sent
+    assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == (
+        "aws.events", "Scheduled Event", [rule_arn], {})
+    assert (event["account"], event["region"], event["version"]) == (rule_arn.split(":")[4], REGION, "0")
+    assert event["time"].endswith("Z") and uuid.UUID(event["id"])
+
+
+def test_fire_scheduled_refuses_a_disabled_rule(aws: Emulated) -> None:
+    function, function_arn = aws.function("record")
+    rule_arn = scheduled_rule(aws, "dispatch", "rate(1 minute)", function_arn, state="DISABLED")
+
+    with pytest.raises(ValueError, match="disabled"):
+        eventbridge.fire_scheduled(rule_arn.rpartition("/")[2])
+    assert not handlers.of(function)
+
+
+def test_the_scheduler_fires_enabled_rate_rules_on_the_fast_clock(aws: Emulated, fast_clock: None) -> None:
+    function, function_arn = aws.function("record")
+    idle, idle_arn = aws.function("record")
+    rule_arn = scheduled_rule(aws, "dispatch", "rate(1 minute)", function_arn)
+    scheduled_rule(aws, "disabled", "rate(1 minute)", idle_arn, state="DISABLED")
+    scheduled_rule(aws, "nightly", "cron(0 2 * * ? *)", idle_arn)
+
+    wait_for(lambda: len(handlers.of(function)) >= 3, "three firings of the rate rule")
+
+    events = [c["event"] for c in handlers.of(function)]
+    assert all(e["detail-type"] == "Scheduled Event" and e["resources"] == [rule_arn] for e in events)
+    assert len({e["id"] for e in events}) == len(events)
+    assert {c["thread"] for c in handlers.of(function)} == {f"eventbridge-schedule-dispatch-{aws.suffix}"}
+    # The scheduler went round several times: a disabled rule and a cron rule would have fired by now.
+    assert not handlers.of(idle)

@@ -1,11 +1,12 @@
 """The AWS emulation: moto, pinned exactly, plus what it lacks for this pipeline.
 
 moto cannot run Lambda code without Docker, has no Textract expense APIs, drops EventBridge targets that
-are state machines or Lambdas, and delivers SQS event source mappings inline on the sender's thread. Each
-gap is filled here, in one module per gap, by patching moto at a single, named seam;
-tests/integration/test_emulation_canary.py fails loudly when a moto upgrade moves a seam. `install()` applies
-all patches (idempotent); the test fixtures and local mode both call it. The threads that play AWS's
-background work (SQS pollers) run with the server: `server.start()` starts them."""
+are state machines or Lambdas, never fires scheduled rules, and delivers SQS event source mappings inline on
+the sender's thread. Each gap is filled here, in one module per gap, by patching moto at a single, named
+seam; tests/integration/test_emulation_canary.py fails loudly when a moto upgrade moves a seam. `install()`
+applies all patches (idempotent); the test fixtures and local mode both call it. The threads that play AWS's
+background work (SQS pollers, the scheduler of EventBridge rules) run with the server: `server.start()`
+starts them."""
 
 from __future__ import annotations
 
