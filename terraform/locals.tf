@@ -38,9 +38,11 @@ locals {
     state       = f.invoked_by == "state_machine"
     environment = f.environment
     permissions = f.permissions
+    database    = f.database
   } }
-  function_names  = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
-  state_functions = sort([for k, f in local.functions : k if f.state])
+  database_functions = sort([for k, f in local.functions : k if f.database])
+  function_names     = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
+  state_functions    = sort([for k, f in local.functions : k if f.state])
 
   service_name      = local.name # POWERTOOLS_SERVICE_NAME: also the `service` dimension of every custom metric
   metrics_namespace = "InvoicePipeline"
@@ -55,6 +57,8 @@ locals {
       TEXTRACT_OUTPUT_BUCKET       = aws_s3_bucket.results.id
       TEXTRACT_OUTPUT_PREFIX       = var.textract_output_prefix
       ANALYSIS_TIMEOUT_SECONDS     = tostring(var.analysis_timeout_seconds)
+      TEXTRACT_START_RATE          = tostring(local.textract_start_rate)
+      TEXTRACT_MAX_JOBS            = tostring(local.textract_max_jobs)
       WORK_DIR                     = "/tmp"
       POWERTOOLS_SERVICE_NAME      = local.service_name
       POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace

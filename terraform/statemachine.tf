@@ -5,6 +5,7 @@
 locals {
   state_machine_template_values = {
     register_function_arn       = aws_lambda_function.fn["register"].arn
+    admit_function_arn          = aws_lambda_function.fn["admit"].arn
     start_analysis_function_arn = aws_lambda_function.fn["start_analysis"].arn
     parse_function_arn          = aws_lambda_function.fn["parse"].arn
     validate_function_arn       = aws_lambda_function.fn["validate"].arn
@@ -84,7 +85,7 @@ resource "aws_iam_role_policy" "state_machine" {
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
-    sid       = "InvokeTheSixStateFunctions"
+    sid       = "InvokeTheStateFunctions"
     actions   = ["lambda:InvokeFunction"]
     resources = [for k in local.state_functions : aws_lambda_function.fn[k].arn]
   }

@@ -165,13 +165,37 @@ variable "register_ephemeral_storage_mb" {
 }
 
 variable "reserved_concurrency" {
-  type        = map(number)
-  default     = { start_analysis = 5 }
-  description = "Reserved concurrency per function where a quota demands it: StartExpenseAnalysis has a transactions-per-second quota. Functions not listed are unreserved ({} on accounts whose concurrency limit is still 10)."
+  type = map(number)
+  default = {
+    register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
+    record_failure = 5, dispatch = 1, migrate = 1, api = 20,
+  }
+  description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. AWS keeps 100 of the account's concurrency unreserved: on an account whose limit is still 10, raise it first."
 
   validation {
-    condition     = alltrue([for k, v in var.reserved_concurrency : contains(["register", "start_analysis", "callback", "parse", "validate", "persist", "record_failure", "migrate", "api"], k) && v >= 1 && floor(v) == v])
-    error_message = "reserved_concurrency: keys are function names, values whole numbers >= 1 (0 would disable the function)."
+    condition     = alltrue([for k, v in var.reserved_concurrency : contains(keys(local.functions), k) && v >= 1 && floor(v) == v])
+    error_message = "reserved_concurrency: keys are function names of functions/manifest.json, values whole numbers >= 1 (0 would disable the function)."
+  }
+
+  validation {
+    condition     = alltrue([for k in local.database_functions : contains(keys(var.reserved_concurrency), k)])
+    error_message = "reserved_concurrency: every function that connects to Postgres needs a reservation, or a burst could open unbounded connections."
+  }
+
+  validation {
+    condition     = sum([for k in local.database_functions : lookup(var.reserved_concurrency, k, 0)]) <= var.database_connection_budget
+    error_message = "reserved_concurrency: the functions that connect to Postgres may together hold more connections than database_connection_budget."
+  }
+}
+
+variable "database_connection_budget" {
+  type        = number
+  default     = 100
+  description = "Postgres connections the functions may hold together (one per execution environment of a function that connects). Keep it under the instance's max_connections minus what people and tools need: db.t4g.small allows about 200."
+
+  validation {
+    condition     = var.database_connection_budget >= 11 && floor(var.database_connection_budget) == var.database_connection_budget
+    error_message = "database_connection_budget: a whole number, at least one connection for each function that connects."
   }
 }
 
@@ -207,6 +231,28 @@ variable "intake_max_receive_count" {
   validation {
     condition     = var.intake_max_receive_count >= 1 && var.intake_max_receive_count <= 1000 && floor(var.intake_max_receive_count) == var.intake_max_receive_count
     error_message = "intake_max_receive_count: a whole number, 1-1000."
+  }
+}
+
+variable "textract_start_rate" {
+  type        = number
+  default     = null
+  description = "StartExpenseAnalysis calls a second that admission control allows. Null: the region's default quota (5 in us-east-1 and us-west-2, 1 elsewhere); set it to a raised quota, or lower to leave room for other users of Textract in the account."
+
+  validation {
+    condition     = var.textract_start_rate == null ? true : var.textract_start_rate > 0 && var.textract_start_rate <= 100
+    error_message = "textract_start_rate: more than 0, at most 100, or null for the region's quota."
+  }
+}
+
+variable "textract_max_jobs" {
+  type        = number
+  default     = null
+  description = "Textract expense jobs running at once that admission control allows. Null: the region's default quota (600 in us-east-1, 100 elsewhere)."
+
+  validation {
+    condition     = var.textract_max_jobs == null ? true : var.textract_max_jobs >= 1 && floor(var.textract_max_jobs) == var.textract_max_jobs
+    error_message = "textract_max_jobs: a whole number >= 1, or null for the region's quota."
   }
 }
 

@@ -297,3 +297,41 @@ class FakeStepFunctions:
         if self.error:
             raise self.error
         return {}
+
+
+class FakeSlots:
+    """Textract slots (adapters/slots.py): `grants` is what each reserve() hands out, in turn (then none);
+    `held` names the documents holding or waiting for a slot, which release() frees."""
+
+    def __init__(self, journal: Journal, *, grants: list[list[Any]] | None = None,
+                 held: set[str] | None = None, queued_before: bool = False) -> None:
+        self.journal = journal
+        self.grants = list(grants or [])
+        self.held = set(held or ())
+        self.queued_before = queued_before
+
+    def enqueue(self, document_id: str, task_token: str, execution_arn: str | None) -> bool:
+        self.journal.record("slots", "enqueue", document_id=document_id, task_token=task_token,
+                            execution_arn=execution_arn)
+        self.held.add(document_id)
+        return self.queued_before
+
+    def reserve(self, limits: Any) -> tuple[list[Any], list[str]]:
+        self.journal.record("slots", "reserve")
+        return (self.grants.pop(0) if self.grants else []), []
+
+    def requeue(self, document_id: str) -> None:
+        self.journal.record("slots", "requeue", document_id=document_id)
+
+    def release(self, document_id: str) -> bool:
+        self.journal.record("slots", "release", document_id=document_id)
+        if document_id in self.held:
+            self.held.discard(document_id)
+            return True
+        return False
+
+    def queue(self) -> Any:
+        from invoice_pipeline.adapters.slots import Queue
+
+        self.journal.record("slots", "queue")
+        return Queue(waiting=len(self.held), held=0, oldest_waiting_seconds=0.0)

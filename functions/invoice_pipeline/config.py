@@ -27,6 +27,9 @@ class Settings:
     intake_queue_url: str = ""
     intake_start_rate: float = 10.0
     intake_pollers: int = 2
+    # Admission control (domain/admission.py): Textract's quotas, as Terraform's variables set them.
+    textract_max_jobs: int = 600
+    textract_start_rate: float = 5.0
 
     @property
     def textract_output_configured(self) -> bool:
@@ -63,5 +66,7 @@ def settings() -> Settings:
         intake_queue_url=_env("INTAKE_QUEUE_URL"),
         intake_start_rate=float(_env("INTAKE_START_RATE", "10")),
         intake_pollers=int(_env("INTAKE_POLLERS", "2")),
+        textract_max_jobs=int(_env("TEXTRACT_MAX_JOBS", "600")),
+        textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
     )
 

@@ -123,7 +123,7 @@ def test_recorded_response_flows_to_postgres(stack: Stack, standin: standin_mod.
             assert len(stored["line_items"]) == expected["line_items"]
 
     statuses = [e["to_status"] for e in repository.events_for(doc.id)]
-    assert statuses == ["RECEIVED", "ANALYZING", "PARSING", "VALIDATING", doc.status]
+    assert statuses == ["RECEIVED", "QUEUED", "ANALYZING", "PARSING", "VALIDATING", doc.status]
 
 
 def _assert_failed(stack: Stack, error: str) -> repository.Document:

@@ -13,6 +13,7 @@ from invoice_pipeline import errors
 
 VALUES = {
     "register_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-register",
+    "admit_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-admit",
     "start_analysis_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-start-analysis",
     "parse_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-parse",
     "validate_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-validate",
@@ -31,6 +32,9 @@ STATE_FIELDS = {
     "Succeed": {"Type", "Comment", "InputPath", "OutputPath"},
     "Fail": {"Type", "Comment", "Error", "ErrorPath", "Cause", "CausePath"},
     "Pass": {"Type", "Comment", "Result", "ResultPath", "Parameters", "InputPath", "OutputPath", "Next", "End"},
+    # exactly one of Seconds, Timestamp, SecondsPath, TimestampPath (the ASL specification)
+    "Wait": {"Type", "Comment", "Seconds", "Timestamp", "SecondsPath", "TimestampPath", "InputPath", "OutputPath",
+             "Next", "End"},
 }
 RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
                 "JitterStrategy"}

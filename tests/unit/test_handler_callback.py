@@ -14,7 +14,7 @@ from invoice_pipeline.handlers import callback
 from invoice_pipeline.schemas import validate_definition
 
 from tests.events import REMOVE, load_event
-from tests.fakes import FakeStepFunctions, FakeTaskTokens, Journal, client_error, token_row
+from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, Journal, client_error, token_row
 
 START = load_event("start_analysis_input")
 TOKEN = START["task_token"]
@@ -32,7 +32,8 @@ def run(event: dict[str, Any], *, row: dict[str, Any] | None = None,
         sfn_error: ClientError | None = None) -> tuple[dict[str, Any], Journal, FakeTaskTokens]:
     journal = Journal()
     tokens = FakeTaskTokens(journal, {TAG: row} if row else {})
-    result = callback.handle(event, callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, sfn_error)))
+    result = callback.handle(event, callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, sfn_error),
+                                                    slots=FakeSlots(journal)))
     validate_definition("states", "callback_output", result)
     return result, journal, tokens
 
@@ -47,7 +48,8 @@ def test_succeeded_sends_task_success_with_the_analysis_and_consumes_the_token()
     result, journal, tokens = run(load_event("sns_textract_completion"), row=waiting())
 
     assert result == {"outcomes": ["succeeded"]}
-    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_success", "tokens.consume_task_token"]
+    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_success", "tokens.consume_task_token",
+                               "slots.release", "slots.reserve"]
     assert journal.of("tokens.get_task_token") == [{"tag": TAG}]
     [sent] = journal.of("sfn.send_task_success")
     assert sent["taskToken"] == TOKEN
@@ -75,7 +77,8 @@ def test_unsuccessful_job_sends_task_failure_with_the_named_error(status: str, e
     result, journal, _ = run(event, row=waiting())
 
     assert result == {"outcomes": ["failed"]}
-    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_failure", "tokens.consume_task_token"]
+    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_failure", "tokens.consume_task_token",
+                               "slots.release", "slots.reserve"]
     [sent] = journal.of("sfn.send_task_failure")
     assert sent["taskToken"] == TOKEN
     assert sent["error"] == error  # the ASL and RecordFailure know it by this name
@@ -120,7 +123,8 @@ def test_late_notification_for_a_closed_token_is_recorded_not_raised(code: str, 
 
     assert result == {"outcomes": ["late"]}
     send = "sfn.send_task_success" if status == "SUCCEEDED" else "sfn.send_task_failure"
-    assert journal.names() == ["tokens.get_task_token", send, "tokens.consume_task_token"]
+    assert journal.names() == ["tokens.get_task_token", send, "tokens.consume_task_token", "slots.release",
+                               "slots.reserve"]
     assert journal.of("tokens.consume_task_token") == [{"tag": TAG, "outcome": "late"}]
 
 
@@ -128,7 +132,8 @@ def test_late_notification_for_a_closed_token_is_recorded_not_raised(code: str, 
 def test_other_step_functions_errors_propagate_so_sns_retries(code: str) -> None:
     journal = Journal()
     tokens = FakeTaskTokens(journal, {TAG: waiting()})
-    ports = callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, client_error(code, "SendTaskSuccess")))
+    ports = callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, client_error(code, "SendTaskSuccess")),
+                           slots=FakeSlots(journal))
 
     with pytest.raises(ClientError) as raised:
         callback.handle(load_event("sns_textract_completion"), ports)

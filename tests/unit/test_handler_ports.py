@@ -5,13 +5,16 @@ after a test's AWS mock started."""
 from __future__ import annotations
 
 import json
+import time
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from invoice_pipeline.adapters import aws, db, repository, results
+from invoice_pipeline.adapters import aws, db, repository, results, slots
 from invoice_pipeline.handlers import (
+    admit,
     callback,
+    dispatch,
     migrate,
     parse,
     persist,
@@ -22,18 +25,21 @@ from invoice_pipeline.handlers import (
 )
 
 from tests.events import load_event
-from tests.fakes import FakeStepFunctions, FakeTaskTokens, Journal, token_row
+from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, Journal, token_row
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
 REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     register: {"documents": repository, "s3": "s3"},
-    start_analysis: {"documents": repository, "tokens": repository, "textract": "textract"},
-    callback: {"tokens": repository, "sfn": "stepfunctions"},
+    start_analysis: {"documents": repository, "tokens": repository, "textract": "textract", "sleep": time.sleep,
+                     "now": start_analysis.PORTS.now},
+    callback: {"tokens": repository, "sfn": "stepfunctions", "slots": slots},
+    admit: {"slots": slots, "sfn": "stepfunctions"},
+    dispatch: {"slots": slots, "sfn": "stepfunctions"},
     parse: {"documents": repository, "results": results, "textract": "textract"},
     validate: {"documents": repository, "results": results},
     persist: {"documents": repository, "results": results},
-    record_failure: {"documents": repository},
+    record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions"},
     migrate: {"migrations": db},
 }
 
@@ -77,12 +83,14 @@ def test_fakes_substituted_for_the_module_ports_serve_the_real_entry_point(monke
     note = json.loads(load_event("sns_textract_completion")["Records"][0]["Sns"]["Message"])
     row = token_row(note["JobTag"], doc_id="0f6b2c7e-4a1d-4c57-9b8e-2d6a3f1c9e04", task_token="token-1",
                     job_id=note["JobId"])
-    fakes = callback.Ports(tokens=FakeTaskTokens(journal, {note["JobTag"]: row}), sfn=FakeStepFunctions(journal))
+    fakes = callback.Ports(tokens=FakeTaskTokens(journal, {note["JobTag"]: row}), sfn=FakeStepFunctions(journal),
+                           slots=FakeSlots(journal))
     monkeypatch.setattr(callback, "PORTS", fakes)
 
     assert callback.handler(load_event("sns_textract_completion"), lambda_context("callback")) == {
         "outcomes": ["succeeded"]}
-    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_success", "tokens.consume_task_token"]
+    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_success", "tokens.consume_task_token",
+                               "slots.release", "slots.reserve"]
 
 
 def test_lazy_client_reuses_one_client_per_process_until_reset(monkeypatch: pytest.MonkeyPatch) -> None:

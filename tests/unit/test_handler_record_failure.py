@@ -11,7 +11,7 @@ from invoice_pipeline.handlers import record_failure
 from invoice_pipeline.schemas import validate_definition
 
 from tests.events import REMOVE, load_event
-from tests.fakes import FakeDocuments, Journal
+from tests.fakes import FakeDocuments, FakeSlots, FakeStepFunctions, Journal
 
 EVENT = load_event("record_failure_input")
 ARN = EVENT["execution_arn"]
@@ -23,9 +23,12 @@ DOCUMENT = load_event("start_analysis_input")["document"]
 def run(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The handler's output and the one record_failure call it made."""
     journal = Journal()
-    output = record_failure.handle(event, record_failure.Ports(documents=FakeDocuments(journal)))
+    ports = record_failure.Ports(documents=FakeDocuments(journal), slots=FakeSlots(journal),
+                                 sfn=FakeStepFunctions(journal))
+    output = record_failure.handle(event, ports)
     validate_definition("states", "record_failure_output", output)
-    assert journal.names() == ["documents.record_failure"]
+    # a document that held no slot frees none, so nothing is dispatched
+    assert journal.names() == ["documents.record_failure", "slots.release"]
     return output, journal.of("documents.record_failure")[0]
 
 

@@ -162,26 +162,34 @@ def _is_unique_violation(exc: DatabaseError) -> bool:
     return info.get("C") == "23505"
 
 
+_SETTABLE = {"textract_job_id", "result_key", "error_code", "error_message", "execution_arn"}
+
+
 def transition(doc_id: uuid.UUID | str, to_status: DocumentStatus, *, detail: dict[str, Any] | None = None,
                execution_arn: str | None = None, **fields: Any) -> Document:
     """Move a document to a new status, with its event row, optionally setting other columns."""
-    allowed = {"textract_job_id", "result_key", "error_code", "error_message", "execution_arn"}
-    unknown = set(fields) - allowed
+    with transaction() as con:
+        return transition_in(con, doc_id, to_status, detail=detail, execution_arn=execution_arn, **fields)
+
+
+def transition_in(con: Connection, doc_id: uuid.UUID | str, to_status: DocumentStatus, *,
+                  detail: dict[str, Any] | None = None, execution_arn: str | None = None, **fields: Any) -> Document:
+    """`transition` inside a caller's transaction, for writes that must commit together with the move."""
+    unknown = set(fields) - _SETTABLE
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)}")
     doc_id = uuid.UUID(str(doc_id))
-    with transaction() as con:
-        current = _one(con, "id = :id FOR UPDATE", id=doc_id)
-        if current is None:
-            raise DocumentNotFound(f"document {doc_id} does not exist")
-        sets = ["status = :st", "updated_at = now()"] + [f"{k} = :{k}" for k in fields]
-        if execution_arn:
-            sets.append("execution_arn = :execution_arn")
-        con.run(f"UPDATE documents SET {', '.join(sets)} WHERE id = :id", id=doc_id, st=to_status,
-                **fields, **({"execution_arn": execution_arn} if execution_arn else {}))
-        if current.status != to_status or detail:
-            _event(con, doc_id, current.status, to_status, detail, execution_arn)
-        doc = _one(con, "id = :id", id=doc_id)
+    current = _one(con, "id = :id FOR UPDATE", id=doc_id)
+    if current is None:
+        raise DocumentNotFound(f"document {doc_id} does not exist")
+    sets = ["status = :st", "updated_at = now()"] + [f"{k} = :{k}" for k in fields]
+    if execution_arn:
+        sets.append("execution_arn = :execution_arn")
+    con.run(f"UPDATE documents SET {', '.join(sets)} WHERE id = :id", id=doc_id, st=to_status,
+            **fields, **({"execution_arn": execution_arn} if execution_arn else {}))
+    if current.status != to_status or detail:
+        _event(con, doc_id, current.status, to_status, detail, execution_arn)
+    doc = _one(con, "id = :id", id=doc_id)
     assert doc is not None
     return doc
 

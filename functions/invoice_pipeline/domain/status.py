@@ -18,6 +18,7 @@ class DocumentStatus(StrEnum):
     last. FAILED comes with an error code, DUPLICATE with the document whose content it repeats."""
 
     RECEIVED = "RECEIVED"
+    QUEUED = "QUEUED"  # waiting for a Textract slot: admission control keeps Textract's quotas
     ANALYZING = "ANALYZING"
     PARSING = "PARSING"
     VALIDATING = "VALIDATING"

@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.adapters import aws, repository, slots
+from invoice_pipeline.dispatch import Slots, dispatch
 from invoice_pipeline.domain.textract_errors import error_for_job_status
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import StepFunctions, TaskTokens
@@ -25,9 +26,10 @@ _CLOSED_TOKEN_CODES = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 class Ports:
     tokens: TaskTokens
     sfn: StepFunctions
+    slots: Slots
 
 
-PORTS = Ports(tokens=repository, sfn=aws.LazyClient("stepfunctions"))
+PORTS = Ports(tokens=repository, sfn=aws.LazyClient("stepfunctions"), slots=slots)  # type: ignore[arg-type]
 
 
 def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,12 +82,17 @@ def _handle(note: dict[str, Any], ports: Ports) -> str:
         count("CallbackLate")
         outcome = "late"
     ports.tokens.consume_task_token(tag, outcome)  # type: ignore[arg-type]
+    # The job has ended, whatever the execution makes of it: its Textract slot is free for the next document.
+    ports.slots.release(str(row["document_id"]))
     logger.info("Textract completion delivered", extra={"job_id": job_id, "status": status, "outcome": outcome})
     return outcome
 
 
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
-    return {"outcomes": [_handle(note, ports) for note in _notifications(event)]}
+    outcomes = [_handle(note, ports) for note in _notifications(event)]
+    if any(o in ("succeeded", "failed", "late") for o in outcomes):
+        dispatch(ports.slots, ports.sfn)
+    return {"outcomes": outcomes}
 
 
 @lambda_entry

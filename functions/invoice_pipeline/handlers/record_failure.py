@@ -10,18 +10,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from invoice_pipeline.adapters import repository
+from invoice_pipeline.adapters import aws, repository, slots
+from invoice_pipeline.dispatch import Slots, dispatch
 from invoice_pipeline.domain.events import source_of_state
 from invoice_pipeline.observability import count, lambda_entry, logger
-from invoice_pipeline.ports import Documents
+from invoice_pipeline.ports import Documents, StepFunctions
 
 
 @dataclass(frozen=True)
 class Ports:
     documents: Documents
+    slots: Slots
+    sfn: StepFunctions
 
 
-PORTS = Ports(documents=repository)
+PORTS = Ports(documents=repository, slots=slots, sfn=aws.LazyClient("stepfunctions"))  # type: ignore[arg-type]
 
 # Errors raised by Step Functions itself get a name of ours (a Fail state may not report a "States." name)
 # and words a person reading the API would want.
@@ -70,6 +73,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     count(f"Failed.{error}")
     logger.set_correlation_id(str(doc.id))
     logger.error("document failed", extra={"error": error, "cause": cause})
+    if ports.slots.release(str(doc.id)):  # it failed waiting for, or holding, a Textract slot
+        dispatch(ports.slots, ports.sfn)
     return {"document_id": str(doc.id), "Error": error, "Cause": cause}
 
 

@@ -6,7 +6,10 @@ The state then waits until the Callback function reports Textract's completion w
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -25,6 +28,8 @@ class Ports:
     documents: Documents
     tokens: TaskTokens
     textract: Textract
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 PORTS = Ports(documents=repository, tokens=repository, textract=aws.LazyClient("textract"))
@@ -41,6 +46,20 @@ def client_request_token(sha256: str, document_id: str, execution_arn: str | Non
     execution of the same one, gets a new job (the same token would return the old, finished job, whose
     completion notification was sent long ago, and the execution would wait for nothing)."""
     return hashlib.sha256(f"{sha256}:{document_id}:{execution_arn or ''}".encode()).hexdigest()  # 64 chars, the max
+
+
+# The Wait state before this one ends on its whole second (Step Functions truncates a timestamp's
+# milliseconds); the fraction is waited here, so starts keep the spacing admission control gave them.
+_MAX_FRACTION_WAIT = 2.0
+
+
+def wait_for_start_time(slot: dict[str, Any] | None, ports: Ports) -> None:
+    if not slot or not slot.get("start_at_precise"):
+        return
+    start_at = datetime.fromisoformat(slot["start_at_precise"])
+    remaining = (start_at - ports.now()).total_seconds()
+    if remaining > 0:
+        ports.sleep(min(remaining, _MAX_FRACTION_WAIT))
 
 
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
@@ -64,6 +83,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         "NotificationChannel": {"SNSTopicArn": settings.textract_sns_topic_arn,
                                 "RoleArn": settings.textract_role_arn},
     }
+    wait_for_start_time(event.get("slot"), ports)
     if settings.textract_output_configured:
         request["OutputConfig"] = {"S3Bucket": settings.textract_output_bucket,
                                    "S3Prefix": settings.textract_output_prefix}
