@@ -205,7 +205,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
             engine = LocalExpenseEngine()
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
-        say("emulation", f"AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine)")
+        say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine)")
 
         from invoice_local import deployment
 
