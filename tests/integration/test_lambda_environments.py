@@ -16,6 +16,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,14 @@ def test_concurrent_invocations_run_in_separate_processes_with_their_own_state(f
     stats = lambda_runner.stats()[name]
     assert stats["cold_starts"] == 2 and stats["peak"] == 2 and stats["peak_environments"] == 2
     assert first["pid"] != os.getpid()
+    # What CloudWatch shows for the function: AWS/Lambda ConcurrentExecutions, Maximum.
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=lambda_runner.pool.settings.endpoint, region_name=REGION)
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="ConcurrentExecutions", Statistics=["Maximum"], Period=60,
+        Dimensions=[{"Name": "FunctionName", "Value": name}], StartTime=now - timedelta(minutes=10),
+        EndTime=now + timedelta(minutes=1))["Datapoints"]
+    assert max(p["Maximum"] for p in points) == 2
 
 
 def test_a_warm_environment_is_reused_and_retired_when_the_configuration_changes(functions: Functions) -> None:
