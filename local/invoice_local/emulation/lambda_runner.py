@@ -87,6 +87,8 @@ def configure(*, account_concurrency: int | None = None, idle_seconds: float | N
             _configured.add(name)
     if settings.code not in ("deployed", "repo"):
         raise ValueError(f"code must be 'deployed' or 'repo', not {settings.code!r}")
+    if settings.account_concurrency < 1:
+        raise ValueError(f"account_concurrency must be at least 1, not {settings.account_concurrency}")
     pool.settings_changed()
     return settings
 
