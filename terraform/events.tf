@@ -1,6 +1,6 @@
-# Events: S3 "Object Created" under incoming/ -> EventBridge rule -> the state machine. EventBridge retries a
-# failed StartExecution (throttling, a service error) and then parks the event in a dead-letter queue, so an
-# upload is never silently lost: the DLQ depth alarm (observability.tf) says when that happens.
+# Events: S3 "Object Created" under incoming/ -> EventBridge rule -> the intake queue (intake.tf), which starts
+# the state machine at a bounded rate. EventBridge retries a failed delivery and then parks the event in a
+# dead-letter queue, so an upload is never silently lost: the DLQ depth alarm (observability.tf) says when.
 
 resource "aws_cloudwatch_event_rule" "object_created" {
   name        = "${local.name}-object-created"
@@ -18,8 +18,7 @@ resource "aws_cloudwatch_event_rule" "object_created" {
 resource "aws_cloudwatch_event_target" "pipeline" {
   rule      = aws_cloudwatch_event_rule.object_created.name
   target_id = "pipeline"
-  arn       = aws_sfn_state_machine.pipeline.arn
-  role_arn  = aws_iam_role.events.arn
+  arn       = aws_sqs_queue.intake.arn
 
   retry_policy {
     maximum_retry_attempts       = var.event_retry_attempts
@@ -76,44 +75,5 @@ data "aws_iam_policy_document" "events_dlq" {
       variable = "aws:SecureTransport"
       values   = ["false"]
     }
-  }
-}
-
-# The role EventBridge assumes to start executions of this one state machine, for this one rule.
-resource "aws_iam_role" "events" {
-  name               = "${local.name}-events"
-  assume_role_policy = data.aws_iam_policy_document.events_trust.json
-}
-
-data "aws_iam_policy_document" "events_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.name}-object-created"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "events" {
-  name   = "start-pipeline"
-  role   = aws_iam_role.events.id
-  policy = data.aws_iam_policy_document.events.json
-}
-
-data "aws_iam_policy_document" "events" {
-  statement {
-    actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.pipeline.arn]
   }
 }

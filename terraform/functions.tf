@@ -101,6 +101,9 @@ locals {
   extra_environment = {
     INGEST_BUCKET     = aws_s3_bucket.ingest.bucket
     STATE_MACHINE_ARN = local.state_machine_arn
+    INTAKE_QUEUE_URL  = aws_sqs_queue.intake.url
+    INTAKE_START_RATE = tostring(var.intake_start_rate)
+    INTAKE_POLLERS    = tostring(var.intake_pollers)
   }
 }
 
@@ -223,6 +226,8 @@ locals {
     write_exports          = data.aws_iam_policy_document.write_exports.json
     start_executions       = data.aws_iam_policy_document.start_executions.json
     encrypt_with_key       = data.aws_iam_policy_document.encrypt_with_key.json
+    consume_intake         = data.aws_iam_policy_document.consume_intake.json
+    send_to_intake         = data.aws_iam_policy_document.send_to_intake.json
   }
 
   s3_ingest_objects   = "${aws_s3_bucket.ingest.arn}/${local.ingest_prefix}*"
@@ -400,10 +405,10 @@ data "aws_iam_policy_document" "write_exports" {
   }
 }
 
-# Reprocessing through a new execution.
+# The intake starts executions (and the API's single reprocess, to answer with the execution's ARN).
 data "aws_iam_policy_document" "start_executions" {
   statement {
-    sid       = "Reprocess"
+    sid       = "StartExecutions"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
   }

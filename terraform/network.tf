@@ -17,7 +17,7 @@ locals {
 
   create_endpoints = local.network_enabled && var.create_vpc_endpoints
   interface_endpoint_services = toset(concat(
-    ["states", "textract"],
+    ["states", "textract", "sqs"], # sqs: the API's reprocess sends to the intake queue
     local.database_enabled ? ["secretsmanager"] : [],
   ))
 }

@@ -136,6 +136,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   for_each = {
     events-dlq        = aws_sqs_queue.events_dlq.name
     callback-failures = aws_sqs_queue.async_failures.name
+    intake-dlq        = aws_sqs_queue.intake_dlq.name
   }
   alarm_name          = "${local.name}-${each.key}-not-empty"
   alarm_description   = "Messages in ${each.value}: uploads or Textract notifications that were not processed."
@@ -147,6 +148,24 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- waiting work ---------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "intake_backlog_age" {
+  alarm_name          = "${local.name}-intake-oldest-message"
+  alarm_description   = "An upload has waited over ${var.waiting_alarm_seconds} s in the intake queue: the pipeline starts work slower than it arrives, or the intake function fails."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.intake.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.waiting_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions

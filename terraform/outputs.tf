@@ -35,6 +35,11 @@ output "state_machine_arn" {
   value       = aws_sfn_state_machine.pipeline.arn
 }
 
+output "intake_queue_url" {
+  description = "The intake queue: every upload passes through it; the backfill and bulk reprocess send to it too."
+  value       = aws_sqs_queue.intake.url
+}
+
 output "state_machine_console_url" {
   description = "The state machine in the Step Functions console."
   value       = "https://${local.region}.console.aws.amazon.com/states/home?region=${local.region}#/statemachines/view/${urlencode(aws_sfn_state_machine.pipeline.arn)}"

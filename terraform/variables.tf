@@ -175,6 +175,52 @@ variable "reserved_concurrency" {
   }
 }
 
+# --- admission: how fast work enters the pipeline ------------------------------------------------------
+
+variable "intake_start_rate" {
+  type        = number
+  default     = 10
+  description = "Executions started per second from the intake queue, at most. Register's reserved concurrency must keep up with it (each Register takes about 0.2-1 s); the rest of a burst waits in the queue."
+
+  validation {
+    condition     = var.intake_start_rate > 0 && var.intake_start_rate <= 300
+    error_message = "intake_start_rate: more than 0, at most 300 (Step Functions' StartExecution refill rate in the largest regions)."
+  }
+}
+
+variable "intake_pollers" {
+  type        = number
+  default     = 2
+  description = "The intake event source mapping's maximum concurrency: batches of up to 10 messages started at once (AWS's minimum is 2)."
+
+  validation {
+    condition     = var.intake_pollers >= 2 && var.intake_pollers <= 1000 && floor(var.intake_pollers) == var.intake_pollers
+    error_message = "intake_pollers: a whole number, 2-1000 (AWS's bounds for maximum concurrency)."
+  }
+}
+
+variable "intake_max_receive_count" {
+  type        = number
+  default     = 5
+  description = "Deliveries of an intake message that could not start an execution before it goes to the intake DLQ."
+
+  validation {
+    condition     = var.intake_max_receive_count >= 1 && var.intake_max_receive_count <= 1000 && floor(var.intake_max_receive_count) == var.intake_max_receive_count
+    error_message = "intake_max_receive_count: a whole number, 1-1000."
+  }
+}
+
+variable "waiting_alarm_seconds" {
+  type        = number
+  default     = 3600
+  description = "Alarm when the oldest waiting document (in the intake queue, or QUEUED for a Textract slot) has waited longer than this."
+
+  validation {
+    condition     = var.waiting_alarm_seconds >= 60
+    error_message = "waiting_alarm_seconds: at least 60."
+  }
+}
+
 # --- the pipeline --------------------------------------------------------------------------------------
 
 variable "analysis_timeout_seconds" {

@@ -23,6 +23,10 @@ class Settings:
     upload_max_bytes: int = 50 * 1024 * 1024
     export_inline_max_bytes: int = 5_000_000
     aws_region: str = ""
+    # The intake queue: where the API's reprocess and the backfill send work, and how fast it is started.
+    intake_queue_url: str = ""
+    intake_start_rate: float = 10.0
+    intake_pollers: int = 2
 
     @property
     def textract_output_configured(self) -> bool:
@@ -56,5 +60,8 @@ def settings() -> Settings:
         export_inline_max_bytes=int(_env("EXPORT_INLINE_MAX_BYTES", "5000000")),
         # The Lambda runtime sets AWS_REGION; local mode and tests set AWS_DEFAULT_REGION.
         aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION"),
+        intake_queue_url=_env("INTAKE_QUEUE_URL"),
+        intake_start_rate=float(_env("INTAKE_START_RATE", "10")),
+        intake_pollers=int(_env("INTAKE_POLLERS", "2")),
     )
 

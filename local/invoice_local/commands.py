@@ -21,7 +21,10 @@ from rich.table import Table
 from rich.text import Text
 
 from invoice_local import console, logs
+from invoice_local.postgres import MIN_MAX_CONNECTIONS
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
+from invoice_local.textract_quotas import DEFAULT_REGION
+from invoice_local.textract_quotas import DEFAULTS as TEXTRACT_DEFAULTS
 
 
 class CommandError(Exception):
@@ -130,10 +133,18 @@ def submit_files(info: StackInfo, files: list[Path], *, timeout: float = 900) ->
 
 
 # --- commands -----------------------------------------------------------------------------------------
+def stack_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `up` and `run` pass to stack.up: ports, and the quotas the emulation and Postgres enforce."""
+    return {"state_dir": args.state_dir, "port": args.port, "api_port": args.api_port,
+            "textract_start_tps": args.textract_start_tps, "textract_get_tps": args.textract_get_tps,
+            "textract_max_jobs": args.textract_max_jobs, "textract_job_seconds": args.textract_job_seconds,
+            "db_max_connections": args.db_max_connections}
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from invoice_local.stack import up
 
-    running = up(state_dir=args.state_dir, port=args.port, api_port=args.api_port)
+    running = up(**stack_options(args))
     running.wait()
     print("local stack stopped")
     return 0
@@ -145,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from invoice_local.stack import up
 
     t0 = time.monotonic()
-    running = up(state_dir=args.state_dir, port=args.port, api_port=args.api_port)
+    running = up(**stack_options(args))
     try:
         sample_dir = args.state_dir / "samples"
         files = [p for p in samples.generate(sample_dir) if p.suffix != ".jsonl"]
@@ -315,6 +326,35 @@ def cmd_down(args: argparse.Namespace) -> int:
     raise CommandError(f"the stack (pid {info.pid}) did not stop within 30 s")
 
 
+def _at_least(minimum: float, kind: type[int] | type[float] = int) -> Any:
+    """An argparse type: a number of `kind`, at least `minimum`."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {text}")
+        return value
+
+    return parse
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    q = TEXTRACT_DEFAULTS
+    g = p.add_argument_group(f"limits (Textract's defaults: AWS's quotas in {DEFAULT_REGION})")
+    g.add_argument("--textract-start-tps", type=_at_least(1), default=q.start_tps, metavar="N",
+                   help=f"StartExpenseAnalysis calls accepted per second (default {q.start_tps})")
+    g.add_argument("--textract-get-tps", type=_at_least(1), default=q.get_tps, metavar="N",
+                   help=f"GetExpenseAnalysis calls accepted per second (default {q.get_tps})")
+    g.add_argument("--textract-max-jobs", type=_at_least(1), default=q.max_jobs, metavar="N",
+                   help=f"Textract jobs running at once (default {q.max_jobs})")
+    g.add_argument("--textract-job-seconds", type=_at_least(0, float), default=0.0, metavar="S",
+                   help="seconds a Textract job runs before the local engine reads it (default 0)")
+    g.add_argument("--db-max-connections", type=_at_least(MIN_MAX_CONNECTIONS), default=None, metavar="N",
+                   help="connections Postgres accepts (default: the cluster's own, 100)")
+
+
 def register(commands: Any) -> None:
     """Add the local-stack commands to the `invoices` argument parser."""
     def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
@@ -329,6 +369,7 @@ def register(commands: Any) -> None:
         p = add(name, handler, help_text)
         p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"emulation port (default {DEFAULT_PORT})")
         p.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="local API and web page port")
+        _add_limits(p)
         if name == "run":
             p.add_argument("--exit", action="store_true", help="stop after printing the results")
     p = add("submit", cmd_submit, "upload invoices to the running stack and wait for their results")

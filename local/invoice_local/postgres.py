@@ -55,6 +55,7 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 __all__ = [
+    "MIN_MAX_CONNECTIONS",
     "PROVIDERS",
     "PgBinaries",
     "PostgresHandle",
@@ -80,6 +81,8 @@ _START_TIMEOUT = 120.0  # initdb with fsync on a slow disk, then recovery of a c
 _STOP_TIMEOUT = 30.0
 _PARENT_POLL = 0.2
 _DBNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# max_connections includes superuser_reserved_connections (3 unless changed), which must stay below it.
+MIN_MAX_CONNECTIONS = 4
 
 
 class PostgresUnavailable(RuntimeError):
@@ -201,12 +204,27 @@ class PostgresHandle:
 
 
 # --- public API ---------------------------------------------------------------------------------------
-def start_postgres(data_dir: Path | None = None, *, prefer: str | None = None) -> PostgresHandle:
+def start_postgres(
+    data_dir: Path | None = None, *, prefer: str | None = None, max_connections: int | None = None
+) -> PostgresHandle:
     """Obtain a running Postgres. `data_dir` keeps the cluster across runs (local mode); without it the
     cluster is temporary. `prefer` forces one provider (tests); otherwise url, binaries, pgserver in order.
-    With DATABASE_URL set, `data_dir` is not used. Raises PostgresUnavailable when nothing works."""
+    With DATABASE_URL set, `data_dir` is not used. Raises PostgresUnavailable when nothing works.
+
+    `max_connections` starts the server with that many connection slots (superusers' reserved ones included,
+    as in PostgreSQL), so that one more is refused by Postgres itself ("sorry, too many clients already");
+    None keeps the cluster's own setting (initdb's, normally 100). It applies to a server this call starts, each
+    time it starts one; a server found running (DATABASE_URL, or another process's on the same data
+    directory) keeps its own."""
     if prefer is not None and prefer not in PROVIDERS:
         raise ValueError(f"prefer must be one of {PROVIDERS}, not {prefer!r}")
+    if max_connections is not None and (
+        not isinstance(max_connections, int) or max_connections < MIN_MAX_CONNECTIONS
+    ):
+        raise ValueError(
+            f"max_connections must be at least {MIN_MAX_CONNECTIONS}: PostgreSQL keeps "
+            f"superuser_reserved_connections (3) inside it, and needs one more; not {max_connections!r}"
+        )
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser().resolve()
         if data_dir.is_dir() and any(data_dir.iterdir()) and not (data_dir / "PG_VERSION").exists():
@@ -214,7 +232,7 @@ def start_postgres(data_dir: Path | None = None, *, prefer: str | None = None) -
     tried: list[str] = []
     for provider in [prefer] if prefer else PROVIDERS:
         try:
-            handle = _from_url() if provider == "url" else _start_local(provider, data_dir)
+            handle = _from_url() if provider == "url" else _start_local(provider, data_dir, max_connections)
         except _Absent as exc:
             tried.append(f"{provider}: {exc}")
             continue
@@ -225,6 +243,11 @@ def start_postgres(data_dir: Path | None = None, *, prefer: str | None = None) -
         log.info(
             "Postgres from %s in %.2f s: %s", handle.provider, handle.startup_seconds, _redact(handle.url)
         )
+        if max_connections is not None and not handle.owned:
+            log.warning(
+                "max_connections=%d not applied: the server at %s was already running and keeps its own "
+                "setting", max_connections, _redact(handle.url)
+            )
         return handle
     raise PostgresUnavailable(tried)
 
@@ -312,7 +335,7 @@ def _from_url() -> PostgresHandle:
     return PostgresHandle(url=url, provider="url")
 
 
-def _start_local(provider: str, data_dir: Path | None) -> PostgresHandle:
+def _start_local(provider: str, data_dir: Path | None, max_connections: int | None) -> PostgresHandle:
     candidates = find_binaries(provider)
     if provider == "binaries":
         too_old = [b for b in candidates if b.major < MIN_MAJOR]
@@ -337,7 +360,7 @@ def _start_local(provider: str, data_dir: Path | None) -> PostgresHandle:
         if attached is not None:
             return attached
     try:
-        return _launch(candidates[0], data_dir)
+        return _launch(candidates[0], data_dir, max_connections)
     except RuntimeError:
         # Two processes starting on one persistent directory at once: postgres' lock file lets one win,
         # and the loser can use the winner's server.
@@ -371,7 +394,7 @@ def _attach(provider: str, data_dir: Path) -> PostgresHandle | None:
     )
 
 
-def _launch(bins: PgBinaries, data_dir: Path | None) -> PostgresHandle:
+def _launch(bins: PgBinaries, data_dir: Path | None, max_connections: int | None = None) -> PostgresHandle:
     t0 = time.monotonic()
     temporary = data_dir is None
     run_as = _choose_user(data_dir)
@@ -409,6 +432,7 @@ def _launch(bins: PgBinaries, data_dir: Path | None) -> PostgresHandle:
             "password": password if needs_initdb else None,
             "temporary": temporary,
             "port": None if temporary else _read_last_port(data_dir),
+            "max_connections": max_connections,
             "remove": [str(p) for p in ([data_dir] if temporary else []) + extra_dirs],
         }
         supervisor, status = _spawn_supervisor(config)
@@ -781,6 +805,9 @@ def _sv_start(
         "unix_socket_directories": cfg["socket_dir"],
         "logging_collector": "off",
     }
+    if cfg.get("max_connections"):
+        # On the command line, not in postgresql.conf: a kept cluster started without it is back to its own.
+        settings["max_connections"] = str(cfg["max_connections"])
     if cfg["temporary"]:
         # Throwaway cluster: durability buys nothing and costs milliseconds on every commit.
         settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}

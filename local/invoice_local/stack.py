@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from invoice_local.textract_quotas import DEFAULTS as TEXTRACT_DEFAULTS
+from invoice_local.textract_quotas import Quotas
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = REPO / ".local"
 DEFAULT_PORT = 4599
@@ -166,12 +169,19 @@ class RunningStack:
 
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
        drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
-       say: Callable[[str, str], None] | None = None, progress: Any = None) -> RunningStack:
+       say: Callable[[str, str], None] | None = None, progress: Any = None,
+       textract_start_tps: int = TEXTRACT_DEFAULTS.start_tps, textract_get_tps: int = TEXTRACT_DEFAULTS.get_tps,
+       textract_max_jobs: int = TEXTRACT_DEFAULTS.max_jobs, textract_job_seconds: float = 0.0,
+       db_max_connections: int | None = None) -> RunningStack:
     """Start the whole local stack in this process; the pipeline is deployed by `terraform apply` of
     terraform/ with local.tfvars (deployment.py), or restored from an earlier apply of the same inputs.
     `say(stage, detail)` reports each stage (default: one line on the terminal); `progress(done, total,
     resource)` is told of each resource while Terraform applies (default: a progress bar); every log line
-    goes to <state dir>/logs."""
+    goes to <state dir>/logs.
+
+    The emulated Textract enforces `textract_*` quotas (default: AWS's in us-east-1) and keeps each job
+    running `textract_job_seconds` before the local engine analyses it; Postgres accepts `db_max_connections`
+    connections (default: its own setting)."""
     from invoice_pipeline.adapters import aws, db
 
     from invoice_local import console, logs
@@ -180,6 +190,10 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
     from invoice_local.postgres import ensure_database, start_postgres
 
     say = say or console.stage
+    # Before anything starts: a bad value is refused without a half-started stack to tear down.
+    quotas = Quotas(start_tps=textract_start_tps, get_tps=textract_get_tps, max_jobs=textract_max_jobs)
+    if textract_job_seconds < 0:
+        raise ValueError(f"textract_job_seconds must be >= 0, not {textract_job_seconds!r}")
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = logs.setup(state_dir / "logs").folder
@@ -187,14 +201,15 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
     stoppers: list[Callable[[], None]] = []
     try:
         t0 = time.monotonic()
-        pg = start_postgres(state_dir / "pgdata")
+        pg = start_postgres(state_dir / "pgdata", max_connections=db_max_connections)
         stoppers.append(pg.stop)
         database_url = ensure_database(pg, "invoices")
         os.environ["DATABASE_URL"] = database_url
         db.close()
         db.migrate()
+        limit = f", at most {db_max_connections} connections" if db_max_connections else ""
         say("postgres", f"{pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
-            f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}")
+            f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}{limit}")
 
         t0 = time.monotonic()
         emu = server.start(port)
@@ -204,8 +219,9 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             from invoice_local.engine import LocalExpenseEngine
 
             engine = LocalExpenseEngine()
-        standin.configure(engine=engine, faults=standin.Faults(job_seconds=0.0))
-        say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine)")
+        standin.configure(engine=engine, faults=standin.Faults(job_seconds=textract_job_seconds), quotas=quotas)
+        say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine; Textract "
+            f"quotas {quotas.start_tps} starts/s, {quotas.get_tps} gets/s, {quotas.max_jobs} jobs at once)")
 
         from invoice_local import deployment
 

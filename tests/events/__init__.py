@@ -9,6 +9,8 @@ Shapes follow AWS's documentation, values are made up:
   state's input with the Catch's {"Error", "Cause"} at $.error (a Lambda error's Cause is the JSON of its
   errorMessage, errorType, requestId and stackTrace), here Register failing on the upload above.
 - migrate_input.json: what Terraform's aws_lambda_invocation sends the migrate function.
+- sqs_intake_batch.json: the intake queue's batch as the event source mapping delivers it to the intake function,
+  its one message's body being s3_object_created.json.
 The fixtures describe one upload going through the pipeline, so ids, keys and pointers agree across files.
 
     load_event("sns_textract_completion", Records__0__Sns__Message__Status="FAILED")

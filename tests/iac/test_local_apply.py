@@ -35,7 +35,9 @@ def test_resources_exist_and_are_wired(stack: Deployment) -> None:
     rules = [r for r in events.list_rules()["Rules"] if ingest in r.get("EventPattern", "")]
     assert rules, "no EventBridge rule matches the ingest bucket"
     targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
-    assert [t["Arn"] for t in targets] == [stack.state_machine_arn]
+    intake_arn = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.intake_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert [t["Arn"] for t in targets] == [intake_arn]
     assert targets[0].get("DeadLetterConfig", {}).get("Arn"), "the rule target has no dead-letter queue"
 
     definition = sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"]

@@ -211,7 +211,7 @@ def test_aws_plan_database(plans: dict[str, dict[str, Any]]) -> None:
         assert fn["vpc_config"], f"{address} is not in the VPC"
     endpoints = {v["service_name"].rsplit(".", 1)[1]: v["vpc_endpoint_type"]
                  for v in of_type(plans["aws"], "aws_vpc_endpoint").values()}
-    assert endpoints == {"s3": "Gateway", "secretsmanager": "Interface", "states": "Interface",
+    assert endpoints == {"s3": "Gateway", "secretsmanager": "Interface", "states": "Interface", "sqs": "Interface",
                          "textract": "Interface"}
     assert not of_type(plans["aws"], "aws_nat_gateway")
 

@@ -257,4 +257,5 @@ def test_every_state_payload_matches_its_schema(stack: Stack, standin: standin_m
         if call["ok"]:
             validate_definition("states", f"{fn}_output", call["result"])
         seen.add(fn)
-    assert seen == {"register", "start_analysis", "callback", "parse", "validate", "persist", "record_failure"}
+    assert seen == {"intake", "register", "start_analysis", "callback", "parse", "validate", "persist",
+                    "record_failure"}

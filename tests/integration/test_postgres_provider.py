@@ -221,6 +221,55 @@ def test_bad_arguments() -> None:
     handle = PostgresHandle(url="postgresql://u@h/postgres", provider="url")
     with pytest.raises(ValueError, match="database name"):
         create_database(handle, "x; drop table users")
+    for too_few in (0, 3, "10"):
+        with pytest.raises(ValueError, match="max_connections must be at least 4"):
+            start_postgres(prefer="binaries", max_connections=too_few)  # type: ignore[arg-type]
+
+
+# --- max_connections ----------------------------------------------------------------------------------
+def open_until_refused(url: str, limit: int) -> tuple[list[pg8000.native.Connection], str]:
+    """Connections opened before Postgres refused one (at most `limit`), and what it said."""
+    opened: list[pg8000.native.Connection] = []
+    try:
+        while len(opened) < limit:
+            opened.append(pg8000.native.Connection(**connect_kwargs(url)))
+    except pg8000.native.DatabaseError as exc:
+        return opened, str(exc)
+    return opened, ""
+
+
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_a_connection_beyond_max_connections_is_refused_by_postgres(provider: str) -> None:
+    require_provider(provider)
+    with start_postgres(prefer=provider, max_connections=5) as pg:
+        opened, refusal = open_until_refused(pg.url, limit=50)
+        try:
+            # The URL's user is the superuser, who may also take the 3 slots kept for superusers.
+            assert len(opened) == 5, refusal
+            assert "sorry, too many clients already" in refusal
+            assert opened[0].run("show max_connections") == [["5"]]
+        finally:
+            for con in opened:
+                con.close()
+        # A slot freed is a slot to be had again.
+        assert query(pg.url, "select 1") == [[1]]
+
+
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_a_kept_cluster_takes_the_max_connections_of_each_start(provider: str, private_tmp: Path) -> None:
+    require_provider(provider)
+    data_dir = private_tmp / "pgdata"
+    with start_postgres(data_dir, prefer=provider, max_connections=5) as pg:
+        assert query(pg.url, "show max_connections") == [["5"]]
+    with start_postgres(data_dir, prefer=provider, max_connections=7) as pg:
+        assert query(pg.url, "show max_connections") == [["7"]]
+    # Without one, the cluster's own setting again (initdb's, in postgresql.conf).
+    configured = [line.split("=")[1].split("#")[0].strip()
+                  for line in (data_dir / "postgresql.conf").read_text().splitlines()
+                  if line.startswith("max_connections")]
+    assert configured and configured[0] not in ("5", "7")
+    with start_postgres(data_dir, prefer=provider) as pg:
+        assert query(pg.url, "show max_connections") == [[configured[0]]]
 
 
 # --- the watchdog -------------------------------------------------------------------------------------

@@ -17,11 +17,20 @@ from tests.events import REMOVE, event_names, load_event
 STATE_INPUTS = ["register_input", "start_analysis_input", "parse_input", "validate_input", "persist_input",
                 "record_failure_input"]
 SCHEMA_OF = {**{name: name for name in STATE_INPUTS},
-             "s3_object_created": "s3_event", "sns_textract_completion": "callback_input"}
+             "s3_object_created": "s3_event", "sns_textract_completion": "callback_input",
+             "sqs_intake_batch": "intake_input"}
 
 
 def test_every_fixture_is_checked_or_known() -> None:
     assert set(event_names()) == set(SCHEMA_OF) | {"migrate_input"}
+
+
+def test_intake_batch_is_an_sqs_event_carrying_the_s3_event() -> None:
+    record = load_event("sqs_intake_batch")["Records"][0]
+    assert {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody", "eventSource",
+            "eventSourceARN", "awsRegion"} <= set(record)
+    assert record["eventSource"] == "aws:sqs"
+    assert json.loads(record["body"]) == load_event("s3_object_created")
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMA_OF))

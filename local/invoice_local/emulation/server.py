@@ -20,8 +20,8 @@ from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from invoice_local.emulation import event_sources, eventbridge, lambda_runner
 from invoice_local.emulation import install as install_patches
-from invoice_local.emulation import lambda_runner
 
 # The APIs this module adds to moto, for the canary test and the README.
 ADDED_APIS = ("states:ValidateStateMachineDefinition", "states:ListStateMachineVersions")
@@ -67,6 +67,8 @@ class EmulationServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
+        event_sources.stop()
+        eventbridge.stop_scheduler()
         lambda_runner.detach()
         self._server.stop()
         for name, value in self._saved_env.items():  # the process may go on using AWS another way
@@ -83,8 +85,9 @@ class EmulationServer:
 
 
 def start(port: int | None = None) -> EmulationServer:
-    """Start the emulation on 127.0.0.1 (a free port unless given). The server's threads are daemons: it
-    ends with this process, and so do the Lambda workers, which reach the server through AWS_ENDPOINT_URL."""
+    """Start the emulation on 127.0.0.1 (a free port unless given), with the pollers of SQS event source
+    mappings and the scheduler of EventBridge rules. The server's threads are daemons: it ends with this
+    process, and so do the Lambda workers, which reach the server through AWS_ENDPOINT_URL."""
     port = port or free_port()
     install_patches()
     _install_server_apis()
@@ -98,4 +101,6 @@ def start(port: int | None = None) -> EmulationServer:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     lambda_runner.attach(f"http://127.0.0.1:{port}")
+    event_sources.start()
+    eventbridge.start_scheduler()
     return EmulationServer(port=port, _server=server, _saved_env=saved)

@@ -6,7 +6,12 @@ class, so they are served in decorator mode and in server mode alike, through th
 What a job returns comes from an `ExpenseEngine`: in tests, `RecordedResponses` (real recorded Textract
 output, looked up by the content's sha256); in local mode, the local OCR engine. Jobs run on a background
 thread and notify SNS when done, as Textract does; `faults` injects throttling, failed jobs and lost
-notifications for tests."""
+notifications for tests.
+
+Textract's quotas are enforced as AWS enforces them (textract_quotas.Quotas: StartExpenseAnalysis and
+GetExpenseAnalysis calls per second, jobs IN_PROGRESS at once), with the errors AWS returns, and every call is
+recorded (textract_calls.CallLog) so that a test can measure the rate and concurrency the pipeline produced.
+AnalyzeExpense (synchronous) is recorded but not limited: the pipeline does not call it."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +31,12 @@ from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.textract.responses import TextractResponse
 from moto.utilities.utils import get_partition
+
+from invoice_local.emulation.textract_calls import ACCEPTED, Call, CallLog, SlidingWindow
+from invoice_local.textract_quotas import DEFAULTS, Quotas
+
+__all__ = ["ACCEPTED", "Call", "EngineError", "ExpenseEngine", "Faults", "Quotas", "RecordedResponses",
+           "configure", "install", "state"]
 
 _TAG = re.compile(r"^[a-zA-Z0-9_.\-:]{1,64}$")
 _TOKEN = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
@@ -62,7 +74,7 @@ class Faults:
     fail_jobs: int = 0  # the next N jobs end FAILED
     silent_jobs: int = 0  # the next N jobs finish but their notification is lost
     duplicate_notifications: bool = False  # every notification is published twice
-    job_seconds: float = 0.2  # how long a job "runs" before it completes
+    job_seconds: float = 0.2  # how long a job stays IN_PROGRESS before its analysis (which adds its own time)
 
 
 @dataclass
@@ -72,25 +84,64 @@ class _Job:
     pages: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
     tag: str | None = None
+    release: threading.Event = field(default_factory=threading.Event)  # set: stop waiting job_seconds
 
 
 @dataclass
 class _State:
+    """The stand-in: its engine, faults, quotas and jobs, and the record of every call (what tests read)."""
+
     engine: ExpenseEngine = field(default_factory=RecordedResponses)
     faults: Faults = field(default_factory=Faults)
+    quotas: Quotas = DEFAULTS
+    # What the quotas are enforced and calls recorded against; a test may pass its own to stop time.
+    clock: Callable[[], float] = time.monotonic
     jobs: dict[str, _Job] = field(default_factory=dict)
-    by_request_token: dict[str, str] = field(default_factory=dict)
-    start_calls: int = 0
+    by_request_token: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (job id, request)
+    running: set[str] = field(default_factory=set)  # ids of the jobs IN_PROGRESS
+    start_calls: int = 0  # StartExpenseAnalysis calls that passed validation, refused ones included
+    log: CallLog = field(default_factory=CallLog)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    start_window: SlidingWindow = field(init=False)
+    get_window: SlidingWindow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start_window = SlidingWindow(self.quotas.start_tps)
+        self.get_window = SlidingWindow(self.quotas.get_tps)
+
+    # What a test measures: see textract_calls.CallLog.
+    def calls(self, api: str | None = None) -> list[Call]:
+        return self.log.calls(api)
+
+    def max_rate(self, api: str, window: float = 1.0, accepted_only: bool = True) -> int:
+        return self.log.max_rate(api, window, accepted_only)
+
+    def max_concurrent_jobs(self) -> int:
+        return self.log.max_concurrent_jobs()
+
+    def refused(self, api: str | None = None, code: str | None = None) -> int:
+        return self.log.refused(api, code)
+
+    def finish_jobs(self, job_id: str | None = None) -> int:
+        """Let a running job (default: every one) stop waiting out job_seconds: its analysis runs now and it
+        completes. For tests that need a job to end at a point of their choosing; returns how many."""
+        with self.lock:
+            jobs = [self.jobs[j] for j in self.running if job_id is None or j == job_id]
+        for job in jobs:
+            job.release.set()
+        return len(jobs)
 
 
 state = _State()
 
 
-def configure(engine: ExpenseEngine | None = None, faults: Faults | None = None) -> _State:
-    """Reset the stand-in: a new engine (default: empty RecordedResponses), new faults, no jobs."""
+def configure(engine: ExpenseEngine | None = None, faults: Faults | None = None, quotas: Quotas | None = None,
+              clock: Callable[[], float] | None = None) -> _State:
+    """Reset the stand-in: a new engine (default: empty RecordedResponses), new faults, quotas (default: AWS's
+    in us-east-1), no jobs, no recorded calls. Jobs still running from before finish against their own state."""
     global state
-    state = _State(engine=engine or RecordedResponses(), faults=faults or Faults())
+    state = _State(engine=engine or RecordedResponses(), faults=faults or Faults(), quotas=quotas or DEFAULTS,
+                   clock=clock or time.monotonic)
     return state
 
 
@@ -107,7 +158,7 @@ def _object_bytes(account: str, region: str, s3_object: dict[str, Any]) -> bytes
     return bytes(key.value)
 
 
-def _notify(account: str, region: str, job: _Job, params: dict[str, Any]) -> None:
+def _notify(st: _State, account: str, region: str, job: _Job, params: dict[str, Any]) -> None:
     channel = params.get("NotificationChannel") or {}
     s3_object = params["DocumentLocation"]["S3Object"]
     message = {
@@ -122,26 +173,32 @@ def _notify(account: str, region: str, job: _Job, params: dict[str, Any]) -> Non
     if not topic:
         return
     sns = sns_backends[account][region]
-    for _ in range(2 if state.faults.duplicate_notifications else 1):
+    for _ in range(2 if st.faults.duplicate_notifications else 1):
         sns.publish(message=json.dumps(message), arn=topic, subject="Amazon Textract Job Completion")
 
 
-def _run(account: str, region: str, job: _Job, content: bytes, params: dict[str, Any], fail: bool,
+def _run(st: _State, account: str, region: str, job: _Job, content: bytes, params: dict[str, Any], fail: bool,
          silent: bool) -> None:
-    time.sleep(state.faults.job_seconds)
+    job.release.wait(st.faults.job_seconds)
     s3_object = params["DocumentLocation"]["S3Object"]
+    pages: list[dict[str, Any]] = []
     if fail:
-        job.status, job.message = "FAILED", "Request has invalid parameters (injected failure)"
+        status, message = "FAILED", "Request has invalid parameters (injected failure)"
     else:
         try:
-            job.pages = state.engine.analyze(content, bucket=s3_object["Bucket"], key=s3_object["Name"])
-            job.status = "SUCCEEDED"
+            pages = st.engine.analyze(content, bucket=s3_object["Bucket"], key=s3_object["Name"])
+            status, message = "SUCCEEDED", None
         except EngineError as exc:
-            job.status, job.message = "FAILED", str(exc)
+            status, message = "FAILED", str(exc)
         except Exception as exc:  # noqa: BLE001 - an engine bug must end the job, not hang the execution
-            job.status, job.message = "FAILED", f"engine error: {type(exc).__name__}: {exc}"
+            status, message = "FAILED", f"engine error: {type(exc).__name__}: {exc}"
+    # One step under the lock: a start that finds the job no longer running also finds its result.
+    with st.lock:
+        job.pages, job.status, job.message = pages, status, message
+        st.running.discard(job.job_id)
+        st.log.job_ended(job.job_id, st.clock())
     if not silent:
-        _notify(account, region, job, params)
+        _notify(st, account, region, job, params)
 
 
 def _validate_start(params: dict[str, Any]) -> None:
@@ -159,55 +216,103 @@ def _validate_start(params: dict[str, Any]) -> None:
         raise _error("InvalidParameterException", "NotificationChannel needs SNSTopicArn and RoleArn")
 
 
-def start_expense_analysis(self: TextractResponse) -> str:
-    params = json.loads(self.body)
+@dataclass
+class _Seen:
+    """Filled in by a handler for the call log: when the call was decided, and the job it concerned."""
+
+    at: float | None = None
+    job_id: str | None = None
+
+
+def _recorded(api: str, handle: Callable[[_State, _Seen], str]) -> str:
+    st, seen = state, _Seen()
+    try:
+        out = handle(st, seen)
+    except Exception as exc:
+        # moto's errors name their code in error_type (S3's too, from _object_bytes); anything else is a bug
+        # here, which moto turns into a 500.
+        code = getattr(exc, "error_type", None) or "InternalServerError"
+        st.log.record(api, code, seen.job_id, st.clock() if seen.at is None else seen.at)
+        raise
+    st.log.record(api, ACCEPTED, seen.job_id, st.clock() if seen.at is None else seen.at)
+    return out
+
+
+def _start(response: TextractResponse, st: _State, seen: _Seen) -> str:
+    params = json.loads(response.body)
     _validate_start(params)
-    with state.lock:
-        state.start_calls += 1
-        if state.faults.throttle_starts > 0:
-            state.faults.throttle_starts -= 1
+    token = params.get("ClientRequestToken")
+    request = json.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True)
+    with st.lock:
+        st.start_calls += 1
+        seen.at = st.clock()
+        if st.faults.throttle_starts > 0:
+            st.faults.throttle_starts -= 1
             raise _error("ProvisionedThroughputExceededException",
                          "The number of requests exceeded your throughput limit (injected).")
-        token = params.get("ClientRequestToken")
-        if token and token in state.by_request_token:
-            # Textract's idempotency: the same token returns the same job, no second analysis or charge.
-            return json.dumps({"JobId": state.by_request_token[token]})
-        content = _object_bytes(self.current_account, self.region, params["DocumentLocation"]["S3Object"])
+        if not st.start_window.admit(seen.at):
+            raise _error("ProvisionedThroughputExceededException",
+                         f"Provisioned rate exceeded (StartExpenseAnalysis: {st.quotas.start_tps} per second)")
+        if token and token in st.by_request_token:
+            job_id, first_request = st.by_request_token[token]
+            if request != first_request:
+                raise _error("IdempotentParameterMismatchException",
+                             "ClientRequestToken was used before with different parameters")
+            # Textract's idempotency: the same token returns the same job, no second analysis or charge, and
+            # no second slot among the concurrent jobs.
+            seen.job_id = job_id
+            return json.dumps({"JobId": job_id})
+        if len(st.running) >= st.quotas.max_jobs:
+            raise _error("LimitExceededException",
+                         f"Open jobs exceed maximum concurrent job limit ({st.quotas.max_jobs})")
+        content = _object_bytes(response.current_account, response.region, params["DocumentLocation"]["S3Object"])
         job = _Job(job_id=uuid.uuid4().hex, tag=params.get("JobTag"))
-        state.jobs[job.job_id] = job
+        seen.job_id = job.job_id
+        st.jobs[job.job_id] = job
+        st.running.add(job.job_id)
+        st.log.job_started(job.job_id, seen.at)
         if token:
-            state.by_request_token[token] = job.job_id
-        fail = state.faults.fail_jobs > 0
-        state.faults.fail_jobs -= int(fail)
-        silent = state.faults.silent_jobs > 0
-        state.faults.silent_jobs -= int(silent)
-    threading.Thread(target=_run, args=(self.current_account, self.region, job, content, params, fail, silent),
-                     name=f"textract-job-{job.job_id[:8]}", daemon=True).start()
+            st.by_request_token[token] = (job.job_id, request)
+        fail = st.faults.fail_jobs > 0
+        st.faults.fail_jobs -= int(fail)
+        silent = st.faults.silent_jobs > 0
+        st.faults.silent_jobs -= int(silent)
+    threading.Thread(target=_run, args=(st, response.current_account, response.region, job, content, params, fail,
+                                        silent), name=f"textract-job-{job.job_id[:8]}", daemon=True).start()
     return json.dumps({"JobId": job.job_id})
 
 
-def get_expense_analysis(self: TextractResponse) -> str:
-    params = json.loads(self.body)
-    job = state.jobs.get(params.get("JobId", ""))
-    if job is None:
-        raise _error("InvalidJobIdException", "An invalid job identifier was passed.")
-    if job.status != "SUCCEEDED":
-        out: dict[str, Any] = {"JobStatus": job.status}
-        if job.message:
-            out["StatusMessage"] = job.message
+def _get(response: TextractResponse, st: _State, seen: _Seen) -> str:
+    params = json.loads(response.body)
+    seen.job_id = params.get("JobId") or None
+    with st.lock:
+        seen.at = st.clock()
+        if not st.get_window.admit(seen.at):
+            # HTTP 400 (JsonRESTError's): the API reference lists 500 for ThrottlingException, but Textract's
+            # real throttling responses carry 400 (aws/aws-sdk-js#2815). botocore retries it by its code alike.
+            raise _error("ThrottlingException",
+                         f"Rate exceeded (GetExpenseAnalysis: {st.quotas.get_tps} per second)")
+        job = st.jobs.get(params.get("JobId", ""))
+        if job is None:
+            raise _error("InvalidJobIdException", "An invalid job identifier was passed.")
+        status, message, pages = job.status, job.message, job.pages
+    if status != "SUCCEEDED":
+        out: dict[str, Any] = {"JobStatus": status}
+        if message:
+            out["StatusMessage"] = message
         return json.dumps(out)
     index = int(params.get("NextToken") or 0)
-    if index >= len(job.pages):
+    if index >= len(pages):
         raise _error("InvalidParameterException", "NextToken is not valid for this job")
-    page = {k: v for k, v in job.pages[index].items() if k not in ("NextToken", "ResponseMetadata")}
+    page = {k: v for k, v in pages[index].items() if k not in ("NextToken", "ResponseMetadata")}
     page["JobStatus"] = "SUCCEEDED"
-    if index + 1 < len(job.pages):
+    if index + 1 < len(pages):
         page["NextToken"] = str(index + 1)
     return json.dumps(page)
 
 
-def analyze_expense(self: TextractResponse) -> str:
-    params = json.loads(self.body)
+def _analyze(response: TextractResponse, st: _State, seen: _Seen) -> str:
+    params = json.loads(response.body)
     document = params.get("Document") or {}
     if "Bytes" in document:
         import base64
@@ -215,17 +320,29 @@ def analyze_expense(self: TextractResponse) -> str:
         content = base64.b64decode(document["Bytes"])
         bucket, key = "", "(bytes)"
     elif "S3Object" in document:
-        content = _object_bytes(self.current_account, self.region, document["S3Object"])
+        content = _object_bytes(response.current_account, response.region, document["S3Object"])
         bucket, key = document["S3Object"]["Bucket"], document["S3Object"]["Name"]
     else:
         raise _error("InvalidParameterException", "Document needs Bytes or S3Object")
     try:
-        pages = state.engine.analyze(content, bucket=bucket, key=key)
+        pages = st.engine.analyze(content, bucket=bucket, key=key)
     except EngineError as exc:
         raise _error("UnsupportedDocumentException", str(exc)) from exc
     merged = {k: v for k, v in pages[0].items() if k not in ("NextToken", "JobStatus", "ResponseMetadata")}
     merged["ExpenseDocuments"] = [d for p in pages for d in p.get("ExpenseDocuments", [])]
     return json.dumps(merged)
+
+
+def start_expense_analysis(self: TextractResponse) -> str:
+    return _recorded("StartExpenseAnalysis", lambda st, seen: _start(self, st, seen))
+
+
+def get_expense_analysis(self: TextractResponse) -> str:
+    return _recorded("GetExpenseAnalysis", lambda st, seen: _get(self, st, seen))
+
+
+def analyze_expense(self: TextractResponse) -> str:
+    return _recorded("AnalyzeExpense", lambda st, seen: _analyze(self, st, seen))
 
 
 def install() -> None:
