@@ -166,8 +166,9 @@ def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_heade
     event = _event(body)
     if kind == "DryRun":
         return b""
+    caller = threading.current_thread().name  # who invoked (a poller, the scheduler, a request), for tests
     if kind == "Event":
-        threading.Thread(target=_run_queued, args=(self, event), daemon=True,
+        threading.Thread(target=_run_queued, args=(self, event, caller), daemon=True,
                          name=f"lambda-event-{self.function_name}").start()
         return b""
     try:
@@ -179,7 +180,7 @@ def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_heade
         raise TooManyRequestsException(exc.reason) from None
     except Superseded:
         return ""
-    _record(self, event, invocation, kind)
+    _record(self, event, invocation, kind, caller)
     if invocation.outcome.function_error:
         response_headers["x-amz-function-error"] = invocation.outcome.function_error
     if kind == "RequestResponse":
@@ -189,7 +190,7 @@ def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_heade
     return invocation.outcome.payload
 
 
-def _run_queued(fn: LambdaFunction, event: Any) -> None:
+def _run_queued(fn: LambdaFunction, event: Any, caller: str) -> None:
     try:
         invocation = pool.run(fn, event, wait=True)
     except Throttled as exc:
@@ -197,14 +198,14 @@ def _run_queued(fn: LambdaFunction, event: Any) -> None:
         return
     except Superseded:
         return
-    _record(fn, event, invocation, "Event")
+    _record(fn, event, invocation, "Event", caller)
 
 
-def _record(fn: LambdaFunction, event: Any, invocation: Invocation, kind: str) -> None:
+def _record(fn: LambdaFunction, event: Any, invocation: Invocation, kind: str, caller: str) -> None:
     outcome = invocation.outcome
     record: dict[str, Any] = {
         "function": fn.function_name, "handler": fn.handler, "event": event, "ok": outcome.ok,
-        "invocation_type": kind, "request_id": invocation.request_id, "pid": invocation.pid,
+        "invocation_type": kind, "caller": caller, "request_id": invocation.request_id, "pid": invocation.pid,
         "cold": invocation.cold, "init_ms": invocation.init_ms, "duration_ms": outcome.duration_ms,
         "billed_ms": invocation.billed_ms, "memory_mb": invocation.memory_mb,
     }
