@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 CODE_CACHE = Path(tempfile.gettempdir()) / f"invoice-lambda-code-{os.getuid()}"
+CODE_CACHE_DAYS = 7
 # Passed on from the emulation's environment: what any process needs to start, nothing of its AWS settings.
 _INHERITED = ("PATH", "LD_LIBRARY_PATH", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
@@ -102,8 +103,11 @@ def code_dir(code_bytes: bytes | None) -> Path | None:
         return None
     target = CODE_CACHE / hashlib.sha256(code_bytes).hexdigest()
     if target.is_dir():
+        with contextlib.suppress(OSError):
+            os.utime(target)  # in use: kept by the pruning below
         return target
     CODE_CACHE.mkdir(parents=True, exist_ok=True)
+    _prune(time.time() - CODE_CACHE_DAYS * 86400)
     partial = Path(tempfile.mkdtemp(dir=CODE_CACHE, prefix=".partial-"))
     try:
         with zipfile.ZipFile(io.BytesIO(code_bytes)) as archive:
@@ -119,6 +123,15 @@ def code_dir(code_bytes: bytes | None) -> Path | None:
         with contextlib.suppress(OSError):
             shutil.rmtree(partial)
     return target
+
+
+def _prune(unused_since: float) -> None:
+    """Packages no environment started from for CODE_CACHE_DAYS: every deployment of a changed package (and
+    every test's package) adds one."""
+    for entry in CODE_CACHE.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < unused_since:
+                shutil.rmtree(entry)
 
 
 def repo_functions_dir() -> str | None:
