@@ -67,12 +67,14 @@ def emulation() -> Iterator[server.EmulationServer]:
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_PROFILE", None)
+    # Each session applies Terraform afresh, so the packages the workers import are this checkout's, as built.
+    lambda_runner.configure(code="deployed")
     emu = server.start()
     try:
         yield emu
     finally:
         emu.stop()
-        # The functions ran in this process and the runner applied their environment to os.environ.
+        # Tests under moto's decorator run functions in this process, with their environment in os.environ.
         os.environ.clear()
         os.environ.update(saved)
         aws.reset()

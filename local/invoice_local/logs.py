@@ -2,11 +2,13 @@
 and the libraries' (moto, werkzeug, botocore, the Step Functions interpreter) to `emulator.log`, nothing to
 the terminal; and reading them back, merged and filtered, for `invoices logs`.
 
-Every handler runs in this process, on threads, and Powertools' Logger is process-global: the function a line
-belongs to is the one whose invocation the current thread runs, which the in-process runner (and the local API
-server) declare with `function_context(name)`. For the same reason the Logger's keys (correlation id, function
-name, request id) are kept per invocation while a function runs: in AWS every instance is its own process;
-here two documents' invocations would otherwise overwrite each other's correlation id.
+Lambda invocations run in worker processes of their own (emulation/lambda_process.py), which point their
+stdout and stderr at `function_log_file(name)`, as CloudWatch Logs receives a function's output. What runs in
+this process, on threads, shares one process-global Powertools Logger: the function a line belongs to is the
+one whose invocation the current thread runs, which the local API server (and the in-process runner under
+moto's decorator) declare with `function_context(name)`. For the same reason the Logger's keys (correlation
+id, function name, request id) are kept per invocation while a function runs here: in AWS every instance is
+its own process; here two documents' invocations would otherwise overwrite each other's correlation id.
 The files hold Powertools' JSON lines as they are, which is what CloudWatch Logs would hold."""
 
 from __future__ import annotations
@@ -129,6 +131,13 @@ class _Files:
 
 def log_file_name(function_name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in function_name) + ".log"
+
+
+def function_log_file(function_name: str) -> Path | None:
+    """Where a function's lines go while local mode routes logs (None otherwise: the worker keeps the
+    emulation's stderr)."""
+    routing = _routing
+    return routing.folder / log_file_name(function_name) if routing is not None else None
 
 
 class FunctionLogHandler(logging.Handler):

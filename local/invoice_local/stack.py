@@ -220,7 +220,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
             engine = LocalExpenseEngine()
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=textract_job_seconds), quotas=quotas)
-        say("emulation", f"AWS on {emu.endpoint} (moto + in-process Lambdas + local Textract engine; Textract "
+        say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine; Textract "
             f"quotas {quotas.start_tps} starts/s, {quotas.get_tps} gets/s, {quotas.max_jobs} jobs at once)")
 
         from invoice_local import deployment

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from invoice_local import emulation
 from invoice_local.deployment import REGION
-from invoice_local.emulation import event_sources, eventbridge, lambda_runner, policy_conditions
+from invoice_local.emulation import event_sources, eventbridge, lambda_runner, policy_conditions, stepfunctions
 from moto import mock_aws
 
 
@@ -22,14 +22,41 @@ def test_moto_is_the_pinned_version() -> None:
 
 
 def test_seams_exist_with_the_expected_signatures() -> None:
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.awslambda.responses import LambdaResponse
     from moto.events.models import Rule
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+        StateTaskServiceLambda,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
     from moto.stepfunctions.responses import StepFunctionResponse
     from moto.textract.responses import TextractResponse
 
     emulation.install()
     assert list(inspect.signature(lambda_runner._original).parameters) == ["self", "event"]
     assert LambdaFunction._invoke_lambda is lambda_runner.invoke_in_process
+    # Every invocation passes through LambdaFunction.invoke, the one place that sees the request headers
+    # (hence the invocation type): the API through the backend, moto's own services with empty headers.
+    assert list(inspect.signature(lambda_runner._original_invoke).parameters) == [
+        "self", "body", "request_headers", "response_headers"]
+    assert LambdaFunction.invoke is lambda_runner.invoke
+    assert "fn.invoke(body, headers, response_headers)" in inspect.getsource(LambdaBackend.invoke)
+    assert "self.backend.invoke(" in inspect.getsource(LambdaResponse.invoke)
+    for internal in (LambdaBackend.send_sns_message, LambdaBackend.send_log_event):
+        assert "func.invoke(json.dumps(event), {}, {})" in inspect.getsource(internal)
+    from moto.events import notifications as events_notifications
+    from moto.s3 import notifications as s3_notifications
+
+    assert "func.invoke(json.dumps(event_body), {}, {})" in inspect.getsource(s3_notifications)
+    assert "headers={}," in inspect.getsource(events_notifications._invoke_lambda)
+    # Lambda's own errors in a function-ARN Task are named Lambda.<Code>, with the integration's naming; the
+    # interpreter's Lambda client makes one attempt, so a throttle reaches the state machine's Retry.
+    assert StateTaskLambda._from_error is stepfunctions.lambda_task_error
+    assert list(inspect.signature(stepfunctions._original_lambda_from_error).parameters) == ["self", "env", "ex"]
+    assert list(inspect.signature(StateTaskServiceLambda._error_cause_from_client_error).parameters) == [
+        "client_error"]
+    assert boto_client_for(region=REGION, service="lambda").meta.config.retries["total_max_attempts"] == 1
     assert Rule.send_to_targets.__module__ == "invoice_local.emulation.eventbridge"
     from moto.awslambda.models import LambdaBackend
 

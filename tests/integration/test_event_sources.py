@@ -1,7 +1,8 @@
 """Event sources as the intake path uses them, against the emulation server: S3 "Object Created" → EventBridge
 rule → SQS queue → Lambda through an event source mapping (emulation/event_sources.py polls it the way Lambda
 does), and scheduled EventBridge rules firing their Lambda targets (emulation/eventbridge.py). The functions
-are small handlers of tests/integration/event_source_handlers.py that record what they were given.
+are small handlers of tests/integration/event_source_handlers.py, deployed as a code package and run in worker
+processes; what they were given is read from the runner's record of invocations.
 
 No assertion here depends on timing: each test waits for a condition (with a deadline) and then asserts on
 counts."""
@@ -17,16 +18,24 @@ import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from invoice_local.deployment import REGION
-from invoice_local.emulation import event_sources, eventbridge, server, snapshot
+from invoice_local.emulation import event_sources, eventbridge, lambda_runner, server, snapshot
 
-from tests.integration import event_source_handlers as handlers
+HANDLERS = Path(__file__).with_name("event_source_handlers.py")
 
-HANDLERS = handlers.__name__
+
+def calls_of(function_name: str) -> list[dict[str, Any]]:
+    """The function's invocations as the runner recorded them (event, result, the thread that invoked)."""
+    return [c for c in list(lambda_runner.invocations) if c["function"] == function_name]
+
+
+def records_of(function_name: str) -> list[dict[str, Any]]:
+    return [r for c in calls_of(function_name) for r in c["event"].get("Records", [])]
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> None:
@@ -64,11 +73,11 @@ class Emulated:
             )["Role"]["Arn"]
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
-            zf.writestr("placeholder.txt", "the handler is imported from this process")
+            zf.writestr(HANDLERS.name, HANDLERS.read_text())
         name = f"{handler.replace('_', '-')[:40]}-{self.suffix}-{len(self.functions)}"
         self.functions.append(name)
         arn = self.lam.create_function(FunctionName=name, Runtime="python3.12", Role=self._role, Timeout=30,
-                                       Handler=f"{HANDLERS}.{handler}", Code={"ZipFile": buf.getvalue()},
+                                       Handler=f"{HANDLERS.stem}.{handler}", Code={"ZipFile": buf.getvalue()},
                                        )["FunctionArn"]
         return name, arn
 
@@ -121,13 +130,13 @@ def test_each_message_is_delivered_once_in_batches_within_the_mapping_limits(aws
     aws.send(queue_url, bodies)
     wait_for(lambda: stats_of(mapping_id).deleted == len(bodies), "every message deleted")
 
-    delivered = Counter(r["body"] for r in handlers.records(function))
+    delivered = Counter(r["body"] for r in records_of(function))
     assert delivered == Counter(bodies)  # each once: none lost, none twice
-    calls = handlers.of(function)
+    calls = calls_of(function)
     assert max(len(c["event"]["Records"]) for c in calls) <= 3
-    assert handlers.peak[function] == 2  # the backlog kept both slots busy, and never a third
+    assert lambda_runner.stats()[function]["peak"] == 2  # the backlog kept both slots busy, never a third
     # run by the mapping's pollers, not inline on the thread that sent the message (moto's own delivery)
-    assert {c["thread"] for c in calls} == {f"esm-batch-{mapping_id[:8]}"}
+    assert {c["caller"] for c in calls} == {f"esm-batch-{mapping_id[:8]}"}
     stats = stats_of(mapping_id)
     assert (stats.batches, stats.delivered, stats.failed, stats.throttles) == (len(calls), 24, 0, 0)
     assert stats.peak_concurrency <= 2 and stats.largest_batch <= 3
@@ -144,7 +153,7 @@ def test_records_carry_the_messages_own_attributes(aws: Emulated) -> None:
         "kind": {"DataType": "String", "StringValue": "invoice"}})
     wait_for(lambda: stats_of(mapping_id).deleted == 1, "the message deleted")
 
-    (record,) = handlers.records(function)
+    (record,) = records_of(function)
     assert record["messageId"] == sent["MessageId"]
     assert record["body"] == '{"key": "incoming/a.pdf"}'
     assert record["md5OfBody"] == sent["MD5OfMessageBody"]
@@ -169,7 +178,7 @@ def test_reported_item_failures_alone_come_back(aws: Emulated) -> None:
     wait_for(lambda: stats_of(mapping_id).deleted == len(bodies), "every message deleted")
 
     receive_counts: dict[str, list[str]] = {}
-    for r in handlers.records(function):
+    for r in records_of(function):
         receive_counts.setdefault(r["body"], []).append(r["attributes"]["ApproximateReceiveCount"])
     assert receive_counts == {"ok-1": ["1"], "ok-2": ["1"], "ok-3": ["1"], "ok-4": ["1"],
                               "fail-1": ["1", "2"], "fail-2": ["1", "2"]}
@@ -191,7 +200,7 @@ def test_a_function_error_returns_the_whole_batch_until_redrive_moves_it_to_the_
     wait_for(lambda: aws.counts(dlq_url)[0] == len(bodies), "every message in the dead-letter queue")
 
     receive_counts: dict[str, list[str]] = {}
-    for r in handlers.records(function):
+    for r in records_of(function):
         receive_counts.setdefault(r["body"], []).append(r["attributes"]["ApproximateReceiveCount"])
     assert receive_counts == {body: ["1", "2"] for body in bodies}  # the whole batch, twice, then no more
     stats = stats_of(mapping_id)
@@ -233,7 +242,7 @@ def test_a_throttled_batch_stays_in_flight_and_is_retried(aws: Emulated, monkeyp
     aws.send(queue_url, ["x"])
     wait_for(lambda: stats_of(mapping_id).deleted == 1, "the message deleted")
 
-    (record,) = handlers.records(function)
+    (record,) = records_of(function)
     assert record["attributes"]["ApproximateReceiveCount"] == "1"  # retried in flight, not received again
     stats = stats_of(mapping_id)
     assert (stats.throttles, stats.batches, stats.failed) == (2, 1, 0)
@@ -250,7 +259,7 @@ def test_a_batch_throttled_past_its_visibility_timeout_is_received_again(
     aws.send(queue_url, ["x"])
     wait_for(lambda: stats_of(mapping_id).deleted == 1, "the message deleted")
 
-    assert [r["attributes"]["ApproximateReceiveCount"] for r in handlers.records(function)] == ["2"]
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in records_of(function)] == ["2"]
     stats = stats_of(mapping_id)
     assert stats.throttles >= 1 and (stats.batches, stats.failed) == (1, 1)
 
@@ -271,11 +280,11 @@ def test_the_mapping_is_managed_through_the_lambda_api(aws: Emulated) -> None:
     wait_for(lambda: not any(t.name == poller for t in threading.enumerate()),
              "the disabled mapping's poller to end")
     aws.send(queue_url, ["held-1", "held-2"])
-    assert aws.counts(queue_url) == (2, 0) and not handlers.of(function)  # no poller: nobody took them
+    assert aws.counts(queue_url) == (2, 0) and not calls_of(function)  # no poller: nobody took them
 
     aws.lam.update_event_source_mapping(UUID=mapping_id, Enabled=True)
     wait_for(lambda: stats_of(mapping_id).deleted == 2, "the held messages delivered once enabled again")
-    assert sorted(r["body"] for r in handlers.records(function)) == ["held-1", "held-2"]
+    assert sorted(r["body"] for r in records_of(function)) == ["held-1", "held-2"]
 
     aws.lam.delete_event_source_mapping(UUID=mapping_id)
     assert not aws.lam.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
@@ -297,7 +306,7 @@ def test_pollers_follow_the_mappings_through_a_snapshot_restore(aws: Emulated) -
     aws.send(queue_url, ["after"])
     wait_for(lambda: stats_of(mapping_id).deleted == 2, "the message sent after the restore deleted")
 
-    assert [r["body"] for r in handlers.records(function)] == ["before", "after"]
+    assert [r["body"] for r in records_of(function)] == ["before", "after"]
 
 
 # --- scheduled rules --------------------------------------------------------------------------------------------
@@ -322,9 +331,9 @@ def test_fire_scheduled_sends_the_scheduled_event_to_the_lambda_target(aws: Emul
     rule_arn = scheduled_rule(aws, "dispatch", "rate(1 minute)", function_arn)
 
     sent = eventbridge.fire_scheduled(rule_arn.rpartition("/")[2])
-    wait_for(lambda: handlers.of(function), "the dispatcher invoked")
+    wait_for(lambda: calls_of(function), "the dispatcher invoked")
 
-    (call,) = handlers.of(function)
+    (call,) = calls_of(function)
     event = call["event"]
     assert event == sent
     assert (event["source"], event["detail-type"], event["resources"], event["detail"]) == (
@@ -339,7 +348,7 @@ def test_fire_scheduled_refuses_a_disabled_rule(aws: Emulated) -> None:
 
     with pytest.raises(ValueError, match="disabled"):
         eventbridge.fire_scheduled(rule_arn.rpartition("/")[2])
-    assert not handlers.of(function)
+    assert not calls_of(function)
 
 
 def test_the_scheduler_fires_enabled_rate_rules_on_the_fast_clock(aws: Emulated, fast_clock: None) -> None:
@@ -349,11 +358,11 @@ def test_the_scheduler_fires_enabled_rate_rules_on_the_fast_clock(aws: Emulated,
     scheduled_rule(aws, "disabled", "rate(1 minute)", idle_arn, state="DISABLED")
     scheduled_rule(aws, "nightly", "cron(0 2 * * ? *)", idle_arn)
 
-    wait_for(lambda: len(handlers.of(function)) >= 3, "three firings of the rate rule")
+    wait_for(lambda: len(calls_of(function)) >= 3, "three firings of the rate rule")
 
-    events = [c["event"] for c in handlers.of(function)]
+    events = [c["event"] for c in calls_of(function)]
     assert all(e["detail-type"] == "Scheduled Event" and e["resources"] == [rule_arn] for e in events)
     assert len({e["id"] for e in events}) == len(events)
-    assert {c["thread"] for c in handlers.of(function)} == {f"eventbridge-schedule-dispatch-{aws.suffix}"}
+    assert {c["caller"] for c in calls_of(function)} == {f"eventbridge-schedule-dispatch-{aws.suffix}"}
     # The scheduler went round several times: a disabled rule and a cron rule would have fired by now.
-    assert not handlers.of(idle)
+    assert not calls_of(idle)

@@ -1,7 +1,8 @@
 """The AWS emulation as a server on 127.0.0.1, for Terraform and local mode.
 
-moto's threaded server runs in this process, so the patches of this package (in-process Lambdas, Textract
-expense APIs, EventBridge targets) serve its requests too. On top, the Step Functions calls the Terraform
+moto's threaded server runs in this process, so the patches of this package (Lambda execution environments,
+Textract expense APIs, EventBridge targets) serve its requests too; the Lambda functions run in worker
+processes that reach the server over HTTP. On top, the Step Functions calls the Terraform
 AWS provider makes and moto lacks: ValidateStateMachineDefinition (answered by parsing the definition with
 moto's own ASL parser, so a definition moto could not run is refused at apply, not at the first upload) and
 ListStateMachineVersions (no versions: we never publish any)."""
@@ -19,7 +20,7 @@ from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from invoice_local.emulation import event_sources, eventbridge
+from invoice_local.emulation import event_sources, eventbridge, lambda_runner
 from invoice_local.emulation import install as install_patches
 
 # The APIs this module adds to moto, for the canary test and the README.
@@ -68,6 +69,7 @@ class EmulationServer:
     def stop(self) -> None:
         event_sources.stop()
         eventbridge.stop_scheduler()
+        lambda_runner.detach()
         self._server.stop()
         for name, value in self._saved_env.items():  # the process may go on using AWS another way
             if value is None:
@@ -85,7 +87,7 @@ class EmulationServer:
 def start(port: int | None = None) -> EmulationServer:
     """Start the emulation on 127.0.0.1 (a free port unless given), with the pollers of SQS event source
     mappings and the scheduler of EventBridge rules. The server's threads are daemons: it ends with this
-    process. Handlers run in this process and reach the server through AWS_ENDPOINT_URL."""
+    process, and so do the Lambda workers, which reach the server through AWS_ENDPOINT_URL."""
     port = port or free_port()
     install_patches()
     _install_server_apis()
@@ -98,6 +100,7 @@ def start(port: int | None = None) -> EmulationServer:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call buries the rest
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    lambda_runner.attach(f"http://127.0.0.1:{port}")
     event_sources.start()
     eventbridge.start_scheduler()
     return EmulationServer(port=port, _server=server, _saved_env=saved)
