@@ -13,7 +13,7 @@ import boto3
 import pytest
 from invoice_local import emulation
 from invoice_local.deployment import REGION
-from invoice_local.emulation import lambda_runner, policy_conditions
+from invoice_local.emulation import event_sources, eventbridge, lambda_runner, policy_conditions
 from moto import mock_aws
 
 
@@ -31,6 +31,10 @@ def test_seams_exist_with_the_expected_signatures() -> None:
     assert list(inspect.signature(lambda_runner._original).parameters) == ["self", "event"]
     assert LambdaFunction._invoke_lambda is lambda_runner.invoke_in_process
     assert Rule.send_to_targets.__module__ == "invoice_local.emulation.eventbridge"
+    from moto.awslambda.models import LambdaBackend
+
+    assert LambdaBackend.create_event_source_mapping.__module__ == "invoice_local.emulation.event_sources"
+    assert list(inspect.signature(event_sources._original).parameters) == ["self", "spec"]
     from moto.iam.access_control import IAMPolicyStatement
 
     assert IAMPolicyStatement.is_action_permitted.__module__ == "invoice_local.emulation.policy_conditions"
@@ -157,3 +161,102 @@ def test_a_snapshot_refuses_an_object_it_cannot_restore() -> None:
     made = collections.defaultdict(lambda: {"not": "empty"})
     with pytest.raises(pickle.PicklingError, match="not restorable"):
         snapshot._reduce_defaultdict(made)
+
+
+def test_moto_delivers_sqs_mappings_inline_where_we_cut_it() -> None:
+    """moto invokes an SQS mapping's function from `Queue.add_message`, through the mappings registered on the
+    queue, which our create_event_source_mapping leaves empty. If moto delivers from anywhere else, the
+    pollers of event_sources.py would race it: every message would be processed twice."""
+    from moto.sqs.models import Queue
+
+    assert "lambda_event_source_mappings" in inspect.getsource(Queue.add_message)
+    assert "send_sqs_batch" in inspect.getsource(Queue.add_message)
+
+
+def test_an_sqs_mapping_is_kept_but_delivers_nothing_by_itself(canary_function: str) -> None:
+    from moto.sqs.models import sqs_backends
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="canary-intake")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=canary_function, BatchSize=10,
+                                              ScalingConfig={"MaximumConcurrency": 2},
+                                              FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
+    invoked = len(lambda_runner.invocations)
+
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+
+    assert len(lambda_runner.invocations) == invoked  # not inline: only a poller delivers
+    assert not sqs_backends["123456789012"][REGION].get_queue("canary-intake").lambda_event_source_mappings
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["m"]
+    got = lam.get_event_source_mapping(UUID=mapping)
+    assert (got["ScalingConfig"], got["FunctionResponseTypes"], got["State"]) == (
+        {"MaximumConcurrency": 2}, ["ReportBatchItemFailures"], "Enabled")
+    lam.delete_event_source_mapping(UUID=mapping)
+
+
+def test_the_moto_calls_the_pollers_make_keep_their_shape() -> None:
+    from moto.awslambda.models import EventSourceMapping, LambdaBackend
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    def parameters(method: object) -> list[str]:
+        return list(inspect.signature(method).parameters)  # type: ignore[arg-type]
+
+    assert parameters(SQSBackend.receive_message) == [
+        "self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"]
+    assert parameters(SQSBackend.delete_message) == ["self", "queue_name", "receipt_handle"]
+    assert parameters(Queue.wait_for_messages) == ["self", "timeout"]
+    assert parameters(LambdaBackend.invoke) == [
+        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+    assert parameters(LambdaBackend.list_event_source_mappings) == ["self", "event_source_arn", "function_name"]
+    assert parameters(LambdaBackend.get_event_source_mapping) == ["self", "uuid"]
+    esm = EventSourceMapping({"RegionName": REGION, "AccountId": "123456789012",  # type: ignore[abstract]
+                              "FunctionName": "f", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                              "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q"})
+    for attribute in ("uuid", "account_id", "region", "function_arn", "event_source_arn", "batch_size", "enabled",
+                      "max_batch_window", "scaling_config", "function_response_types"):
+        assert hasattr(esm, attribute), attribute
+    message = Message("id", "body")
+    for attribute in ("approximate_receive_count", "sent_timestamp", "sender_id", "approximate_first_receive_timestamp",
+                      "body_md5", "attribute_md5", "message_attributes", "group_id", "deduplication_id",
+                      "sequence_number", "receipt_handle"):
+        assert hasattr(message, attribute), attribute
+
+
+def test_moto_redrives_to_the_dead_letter_queue_on_the_receive_after_max_receive_count(aws_env: None) -> None:
+    """The pollers leave a failed batch in flight and rely on moto's receive to move a message that was
+    received maxReceiveCount times to the queue's dead-letter queue, as SQS does."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="canary-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName="canary-source", Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+
+    counts = [m["Attributes"]["ApproximateReceiveCount"] for _ in range(3) for m in sqs.receive_message(
+        QueueUrl=url, VisibilityTimeout=0, AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])]
+
+    assert counts == ["1", "2"]
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
+
+
+def test_moto_keeps_schedules_where_the_scheduler_reads_them(canary_function: str) -> None:
+    """moto stores a rule's ScheduleExpression and never fires it; eventbridge.py's scheduler reads the rules
+    of each account's default bus and fires them through send_to_targets."""
+    from moto.events.models import EventsBackend, Rule, events_backends
+
+    assert "scheduled_expression" in inspect.signature(EventsBackend.put_rule).parameters
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="canary-schedule", ScheduleExpression="rate(5 minutes)")
+    events.put_targets(Rule="canary-schedule", Targets=[{"Id": "fn", "Arn": canary_function}])
+    rule = events_backends["123456789012"][REGION].event_buses["default"].rules["canary-schedule"]
+    assert isinstance(rule, Rule)
+    assert (rule.scheduled_expression, rule.state) == ("rate(5 minutes)", "ENABLED")
+    assert [r.name for r in eventbridge._scheduled_rules()] == ["canary-schedule"]
+    invoked = len(lambda_runner.invocations)
+
+    eventbridge.fire_scheduled("canary-schedule")
+
+    (call,) = list(lambda_runner.invocations)[invoked:]
+    assert call["function"] == "canary" and call["result"]["echo"]["detail-type"] == "Scheduled Event"

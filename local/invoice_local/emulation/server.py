@@ -19,6 +19,7 @@ from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from invoice_local.emulation import event_sources, eventbridge
 from invoice_local.emulation import install as install_patches
 
 # The APIs this module adds to moto, for the canary test and the README.
@@ -65,6 +66,8 @@ class EmulationServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
+        event_sources.stop()
+        eventbridge.stop_scheduler()
         self._server.stop()
         for name, value in self._saved_env.items():  # the process may go on using AWS another way
             if value is None:
@@ -80,8 +83,9 @@ class EmulationServer:
 
 
 def start(port: int | None = None) -> EmulationServer:
-    """Start the emulation on 127.0.0.1 (a free port unless given). The server's threads are daemons: it
-    ends with this process. Handlers run in this process and reach the server through AWS_ENDPOINT_URL."""
+    """Start the emulation on 127.0.0.1 (a free port unless given), with the pollers of SQS event source
+    mappings and the scheduler of EventBridge rules. The server's threads are daemons: it ends with this
+    process. Handlers run in this process and reach the server through AWS_ENDPOINT_URL."""
     port = port or free_port()
     install_patches()
     _install_server_apis()
@@ -94,4 +98,6 @@ def start(port: int | None = None) -> EmulationServer:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call buries the rest
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    event_sources.start()
+    eventbridge.start_scheduler()
     return EmulationServer(port=port, _server=server, _saved_env=saved)
