@@ -387,6 +387,10 @@ def register(commands: Any) -> None:
     p.add_argument("--io", action="store_true", help="show each state's input and output")
     p.add_argument("--no-color", action="store_true")
     add("down", cmd_down, "stop the running local stack")
+    from invoice_local import reprocess_cmd
+
+    reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess every document matching "
+                                     "a filter (after an outage), through the local API's POST /documents/reprocess"))
 
 
 __all__ = ["CommandError", "register"]

@@ -1,10 +1,16 @@
 """POST /documents/{id}/reprocess against the whole pipeline in the emulation: a new, named execution that
-bypasses duplicate detection, one invoice set afterwards, and the document's timeline showing it."""
+bypasses duplicate detection, one invoice set afterwards, and the document's timeline showing it. And
+POST /documents/reprocess, the bulk recovery: one intake message per matching document, each document run
+once however often it is asked for in the same state."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +19,8 @@ from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
 from invoice_pipeline.adapters import repository
 from invoice_pipeline.domain.events import from_s3_response
+from invoice_pipeline.domain.intake import execution_name
+from invoice_pipeline.domain.reprocess import request_key
 from invoice_pipeline.schemas import validate_definition
 
 from tests.integration.test_api_routes import (
@@ -30,6 +38,7 @@ def api_stack(stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     monkeypatch.setenv("INGEST_BUCKET", stack.ingest_bucket)
     monkeypatch.setenv("RESULTS_BUCKET", stack.results_bucket)
     monkeypatch.setenv("STATE_MACHINE_ARN", stack.state_machine_arn)
+    monkeypatch.setenv("INTAKE_QUEUE_URL", stack.intake_queue_url)
     return stack
 
 
@@ -173,3 +182,271 @@ def test_reprocess_refusals(api_stack: Stack, standin: standin_mod._State) -> No
 def _version_id(key: str, stack: Stack) -> str:
     head = stack.client("s3").head_object(Bucket=stack.ingest_bucket, Key=key)
     return from_s3_response(stack.ingest_bucket, key, head).version_id
+
+
+def test_a_repeated_request_in_the_same_state_answers_with_the_execution_already_started(
+        api_stack: Stack, standin: standin_mod._State) -> None:
+    """A double click: the second request comes before the first execution has changed the document. To hold
+    the document still, the first execution here is one that leaves it alone (a redelivered upload event,
+    which ends AlreadyRegistered), started under the name the route derives from the document's state."""
+    api_stack.upload("incoming/invoice.png", _invoice_png(standin))
+    (first,) = api_stack.wait_for_executions(1)
+    doc = _only_document()
+    name = f"reprocess-{doc.id.hex}-{request_key(doc.updated_at)}"
+    earlier = api_stack.client("stepfunctions").start_execution(
+        stateMachineArn=api_stack.state_machine_arn, name=name, input=first["input"])["executionArn"]
+    api_stack.wait_for_executions(2)
+
+    reply = call("POST", f"/documents/{doc.id}/reprocess")
+    assert reply.status == 202, reply
+    assert reply.json()["execution_arn"] == earlier
+    assert len(api_stack.executions()) == 2  # nothing new started
+    assert _only_document().updated_at == doc.updated_at
+
+
+# --- POST /documents/reprocess --------------------------------------------------------------------------
+def _document(key: str) -> repository.Document:
+    from invoice_pipeline.adapters.db import rows, transaction
+
+    with transaction() as con:
+        (row,) = rows(con, "SELECT id FROM documents WHERE object_key = :k", k=key)
+    return repository.get_document(row["id"])
+
+
+def _upload_and_wait(stack: Stack, files: dict[str, bytes]) -> None:
+    before = len(stack.executions())
+    for key, content in files.items():
+        stack.upload(key, content)
+    stack.wait_for_executions(before + len(files))
+
+
+def _failing_once(stack: Stack, standin: standin_mod._State, *names: str) -> list[repository.Document]:
+    """Documents whose first Textract job fails (a fault for that run only): FAILED with TextractJobFailed, and
+    processed if run again."""
+    files = {}
+    for name in names:
+        content = png(name)
+        standin.engine.add(content, recorded("receipt.analyze_expense.json"))  # type: ignore[attr-defined]
+        files[f"incoming/{name}.png"] = content
+    standin.faults.fail_jobs = len(names)
+    _upload_and_wait(stack, files)
+    docs = [_document(key) for key in files]
+    assert [(d.status, d.error_code) for d in docs] == [("FAILED", "TextractJobFailed")] * len(names)
+    return docs
+
+
+def _processed(stack: Stack, standin: standin_mod._State, name: str) -> repository.Document:
+    content = png(name)
+    standin.engine.add(content, recorded("receipt.analyze_expense.json"))  # type: ignore[attr-defined]
+    _upload_and_wait(stack, {f"incoming/{name}.png": content})
+    doc = _document(f"incoming/{name}.png")
+    assert doc.status in ("COMPLETED", "NEEDS_REVIEW")
+    return doc
+
+
+def _bulk(**body: Any) -> dict[str, Any]:
+    reply = call("POST", "/documents/reprocess", body=body)
+    assert reply.status == 202, reply
+    result: dict[str, Any] = reply.json()
+    return result
+
+
+def _wait_for(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _queue_arn(stack: Stack) -> str:
+    return str(stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.intake_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def _intake_mapping(stack: Stack) -> str:
+    (mapping,) = stack.client("lambda").list_event_source_mappings(
+        EventSourceArn=_queue_arn(stack))["EventSourceMappings"]
+    assert mapping["FunctionArn"].endswith(f":function:{stack.function_names['intake']}")
+    return str(mapping["UUID"])
+
+
+def _hold_intake(stack: Stack) -> None:
+    """Stop the intake's event source mapping, and wait until its poller has ended (the emulation names the
+    thread after the mapping): messages then wait in the queue, as they do behind a busy intake."""
+    mapping = _intake_mapping(stack)
+    stack.client("lambda").update_event_source_mapping(UUID=mapping, Enabled=False)
+    poller = f"esm-poller-{mapping[:8]}"
+    _wait_for(lambda: not any(t.name == poller for t in threading.enumerate()), "the intake's poller to end")
+
+
+def _waiting_messages(stack: Stack) -> list[dict[str, Any]]:
+    """Every message waiting in the intake queue, made visible again after reading."""
+    sqs = stack.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while got := sqs.receive_message(QueueUrl=stack.intake_queue_url, MaxNumberOfMessages=10,
+                                     VisibilityTimeout=300).get("Messages", []):
+        messages += got
+    for m in messages:
+        sqs.change_message_visibility(QueueUrl=stack.intake_queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                      VisibilityTimeout=0)
+    return messages
+
+
+def _queue_depth(stack: Stack) -> int:
+    """Messages in the intake queue, waiting or being taken."""
+    a = stack.client("sqs").get_queue_attributes(QueueUrl=stack.intake_queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _nothing_queued(stack: Stack, executions_before: int) -> bool:
+    """No message in the queue and no execution started: a message the intake took has started its execution
+    before it is deleted, so one of the two always shows it."""
+    return _queue_depth(stack) == 0 and len(stack.executions()) == executions_before
+
+
+def _release_intake(stack: Stack) -> None:
+    """Start the mapping again, and wait until the intake has taken every message."""
+    stack.client("lambda").update_event_source_mapping(UUID=_intake_mapping(stack), Enabled=True)
+    _wait_for(lambda: _queue_depth(stack) == 0, "the intake to take every message")
+
+
+def _requests_in_timeline(doc_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [e for e in repository.events_for(doc_id) if e["detail"].get("reprocess_requested")]
+
+
+NOTHING_LEFT_OUT = {"truncated": False, "skipped_count": 0, "skipped": [], "failed_to_queue": 0, "failed": []}
+
+
+def test_bulk_reprocess_runs_each_failed_document_once_however_often_asked(api_stack: Stack,
+                                                                            standin: standin_mod._State) -> None:
+    done = _processed(api_stack, standin, "fine")
+    failed = _failing_once(api_stack, standin, "outage-1", "outage-2", "outage-3")
+    before = len(api_stack.executions())
+    _hold_intake(api_stack)
+
+    assert _bulk(status=["FAILED"], dry_run=True) == {
+        "dry_run": True, "matched": 3, "eligible": 3, "queued": 0, **NOTHING_LEFT_OUT}
+    assert _waiting_messages(api_stack) == []
+    assert all(_requests_in_timeline(d.id) == [] for d in failed)  # a dry run records nothing either
+
+    # Asked twice (a client retrying after a timeout, a second operator): the documents have not moved yet.
+    for _ in range(2):
+        assert _bulk(status=["FAILED"]) == {"dry_run": False, "matched": 3, "eligible": 3, "queued": 3,
+                                            **NOTHING_LEFT_OUT}
+    messages = _waiting_messages(api_stack)
+    bodies = [json.loads(m["Body"]) for m in messages]
+    expected = {f"reprocess-{d.id.hex}-{request_key(d.updated_at)}" for d in failed}
+    assert len(bodies) == 6 and {execution_name(b) for b in bodies} == expected
+    # Each message is what the single route starts an execution with (the same builder).
+    assert all(b["reprocess"]["requested_by"] == "jwt:user-1" and b["detail"]["reason"] == "Reprocess"
+               for b in bodies)
+
+    _release_intake(api_stack)
+    executions = api_stack.wait_for_executions(before + 3)
+    assert len(api_stack.executions()) == before + 3  # six messages taken, three executions
+    reruns = executions[before:]
+    assert {e["name"] for e in reruns} == expected
+    assert all(e["status"] == "SUCCEEDED" for e in reruns)
+    for doc in failed:
+        after = repository.get_document(doc.id)
+        assert after.status in ("COMPLETED", "NEEDS_REVIEW") and after.error_code is None
+        assert len(repository.invoices_for(doc.id)) == 1
+        key = request_key(doc.updated_at)
+        # The timeline: who asked, twice, with the one request key, then the restart that key started.
+        asked = _requests_in_timeline(doc.id)
+        assert [(e["from_status"], e["to_status"], e["detail"]["requested_by"], e["detail"]["request_key"])
+                for e in asked] == [("FAILED", "FAILED", "jwt:user-1", key)] * 2
+        restart = [e for e in repository.events_for(doc.id) if e["detail"].get("reprocess") is True]
+        assert [e["detail"]["request_key"] for e in restart] == [key]
+        assert restart[0]["id"] > asked[-1]["id"]
+    assert repository.get_document(done.id).updated_at == done.updated_at  # COMPLETED was not asked for
+
+
+def test_bulk_reprocess_filters_by_error_code_and_upload_time(api_stack: Stack,
+                                                              standin: standin_mod._State) -> None:
+    """Through the intake as deployed (the event source mapping on): only the documents the filter names run,
+    and one that fails again later can be reprocessed again (a new state, a new request)."""
+    from invoice_pipeline.adapters.db import transaction
+
+    old, new = _failing_once(api_stack, standin, "old", "new")
+    _upload_and_wait(api_stack, {"incoming/empty.png": b""})
+    empty = _document("incoming/empty.png")
+    assert (empty.status, empty.error_code) == ("FAILED", "EmptyDocument")
+    done = _processed(api_stack, standin, "done")
+    with transaction() as con:  # uploaded two days ago; the others just now
+        con.run("UPDATE documents SET created_at = created_at - interval '2 days' WHERE id = :id", id=old.id)
+    cutoff = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    before = len(api_stack.executions())
+
+    def matched(**filters: Any) -> int:
+        result = _bulk(dry_run=True, **filters)
+        assert result["eligible"] == result["matched"]
+        return int(result["matched"])
+
+    assert matched(status=["FAILED"]) == 3
+    assert matched(status=["FAILED"], error_code=["TextractJobFailed"]) == 2
+    assert matched(status=["FAILED"], error_code=["EmptyDocument", "TextractJobFailed"]) == 3
+    assert matched(status=["FAILED"], error_code=["TextractJobFailed"], received_from=cutoff) == 1
+    assert matched(status=["FAILED"], received_to=cutoff) == 1
+    assert matched(status=["COMPLETED", "NEEDS_REVIEW"]) == 1
+    assert matched(status=["FAILED"], error_code=["CorruptDocument"]) == 0
+    assert matched(status=["FAILED"], limit=2) == 2
+    assert _bulk(status=["FAILED"], limit=2, dry_run=True)["truncated"] is True
+    assert _nothing_queued(api_stack, before)  # dry runs queue nothing
+
+    result = _bulk(status=["FAILED"], error_code=["TextractJobFailed"], received_from=cutoff)
+    assert (result["matched"], result["queued"]) == (1, 1)
+    (rerun,) = api_stack.wait_for_executions(before + 1)[before:]
+    assert rerun["name"] == f"reprocess-{new.id.hex}-{request_key(new.updated_at)}"
+    assert rerun["status"] == "SUCCEEDED"
+    assert repository.get_document(new.id).status in ("COMPLETED", "NEEDS_REVIEW")
+    for untouched in (old, empty, done):
+        assert repository.get_document(untouched.id).updated_at == untouched.updated_at
+
+    # The old one fails once more, then is asked for again: its new state is a new request.
+    standin.faults.fail_jobs = 1
+    assert _bulk(status=["FAILED"], received_to=cutoff)["queued"] == 1
+    api_stack.wait_for_executions(before + 2)
+    failed_again = repository.get_document(old.id)
+    assert (failed_again.status, failed_again.error_code) == ("FAILED", "TextractJobFailed")
+    assert _bulk(status=["FAILED"], received_to=cutoff)["queued"] == 1
+    executions = api_stack.wait_for_executions(before + 3)
+    assert len(executions) == before + 3
+    assert [e["name"] for e in executions[before + 1:]] == [
+        f"reprocess-{old.id.hex}-{request_key(old.updated_at)}",
+        f"reprocess-{old.id.hex}-{request_key(failed_again.updated_at)}"]
+    assert repository.get_document(old.id).status in ("COMPLETED", "NEEDS_REVIEW")
+
+
+def test_bulk_reprocess_skips_what_the_single_route_refuses(api_stack: Stack, standin: standin_mod._State) -> None:
+    (taken,) = _failing_once(api_stack, standin, "taken")
+    # The same bytes uploaded again after the failure: processed, so that document holds the content now.
+    _upload_and_wait(api_stack, {"incoming/taken-again.png": png("taken")})
+    owner = _document("incoming/taken-again.png")
+    assert owner.status in ("COMPLETED", "NEEDS_REVIEW")
+    (gone,) = _failing_once(api_stack, standin, "gone")
+    s3 = api_stack.client("s3")
+    for v in s3.list_object_versions(Bucket=api_stack.ingest_bucket, Prefix="incoming/gone.png")["Versions"]:
+        s3.delete_object(Bucket=api_stack.ingest_bucket, Key=v["Key"], VersionId=v["VersionId"])
+    insert_document(key="incoming/running.png", status="ANALYZING")
+    insert_document(key="incoming/copy.png", status="DUPLICATE", duplicate_of=owner.id)
+    before = len(api_stack.executions())
+
+    for status in (["DUPLICATE"], ["ANALYZING"], ["FAILED", "RECEIVED"]):
+        reply = call("POST", "/documents/reprocess", body={"status": status})
+        assert (reply.status, reply.code) == (400, "BAD_REQUEST"), reply
+
+    result = _bulk(status=["FAILED"])
+    assert (result["matched"], result["eligible"], result["queued"], result["skipped_count"]) == (2, 0, 0, 2)
+    assert result["skipped"] == [
+        {"document_id": str(taken.id), "code": "CONFLICT",
+         "reason": f"the same content is now document {owner.id}: reprocess that one instead"},
+        {"document_id": str(gone.id), "code": "SOURCE_GONE",
+         "reason": f"s3://{api_stack.ingest_bucket}/incoming/gone.png no longer exists"}]
+    # Every final status but DUPLICATE: the owner is the one left to queue (dry run: nothing runs).
+    result = _bulk(status=["FAILED", "COMPLETED", "NEEDS_REVIEW"], dry_run=True)
+    assert (result["matched"], result["eligible"], result["skipped_count"]) == (3, 1, 2)
+    assert _nothing_queued(api_stack, before)
+    assert all(_requests_in_timeline(d.id) == [] for d in (taken, gone, owner))

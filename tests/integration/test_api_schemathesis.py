@@ -69,10 +69,12 @@ def _seed() -> None:
 @pytest.fixture
 def api_stack(stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     """The pipeline in the emulation behind the API: uploads are presigned for its bucket, and reprocessing a
-    document starts its state machine (the seeded documents have no S3 object: 409 SOURCE_GONE)."""
+    document starts its state machine, or queues it on the intake queue (the seeded documents have no S3
+    object: 409 SOURCE_GONE, or skipped as such)."""
     monkeypatch.setenv("INGEST_BUCKET", stack.ingest_bucket)
     monkeypatch.setenv("RESULTS_BUCKET", stack.results_bucket)
     monkeypatch.setenv("STATE_MACHINE_ARN", stack.state_machine_arn)
+    monkeypatch.setenv("INTAKE_QUEUE_URL", stack.intake_queue_url)
     # A small upload limit, so that the 413 path is exercised too.
     monkeypatch.setenv("UPLOAD_MAX_BYTES", str(MAX_BYTES // 2))
     return stack

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from invoice_pipeline.domain.status import TERMINAL, VALIDATION_OUTCOMES, DocumentStatus, InvoiceStatus
+from invoice_pipeline.domain.status import (
+    TERMINAL,
+    VALIDATION_OUTCOMES,
+    DocumentStatus,
+    InvoiceStatus,
+    ReprocessableStatus,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "functions" / "web"
@@ -50,6 +56,9 @@ def test_the_definition_itself() -> None:
     assert set(InvoiceStatus) >= VALIDATION_OUTCOMES
     # What validation decides for the invoices is the document's final status too.
     assert {s.value for s in VALIDATION_OUTCOMES} <= {s.value for s in TERMINAL}
+    # A bulk reprocess selects by final status, all but DUPLICATE, listed in flow order.
+    assert [s.value for s in ReprocessableStatus] == [s.value for s in DocumentStatus
+                                                       if s in TERMINAL and s is not DocumentStatus.DUPLICATE]
 
 
 def test_states_schema() -> None:
@@ -70,8 +79,10 @@ def test_openapi_document() -> None:
     schemas = doc["components"]["schemas"]
     assert schemas["DocumentStatus"]["enum"] == FLOW
     assert schemas["InvoiceStatus"]["enum"] == [s.value for s in InvoiceStatus]
+    assert schemas["ReprocessableStatus"]["enum"] == [s.value for s in ReprocessableStatus]
     places = {where for where, values in _enums(doc) if set(values) & NAMES}
-    assert places == {"#/components/schemas/DocumentStatus", "#/components/schemas/InvoiceStatus"}
+    assert places == {"#/components/schemas/DocumentStatus", "#/components/schemas/InvoiceStatus",
+                      "#/components/schemas/ReprocessableStatus"}
     refs = json.dumps(doc).count('"#/components/schemas/DocumentStatus"')
     assert refs >= 6  # list and export filters, summary, detail, timeline (from and to), invoices
 
@@ -81,6 +92,7 @@ def test_api_models() -> None:
 
     assert models.DocumentSummary.model_fields["status"].annotation is DocumentStatus
     assert models.Invoice.model_fields["validation_status"].annotation is InvoiceStatus
+    assert models.BulkReprocessRequest.model_fields["status"].annotation == list[ReprocessableStatus]
 
 
 def test_cli() -> None:

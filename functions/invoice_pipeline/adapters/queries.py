@@ -1,6 +1,6 @@
 """The API's reads from Postgres: the document list with its filters and keyset pagination, a document with
-its timeline, the export's rows, and the health check. Writes stay in repository.py; so do the reads the
-pipeline shares with the API (`get_document`, `invoices_for`).
+its timeline, the export's rows, the documents a bulk reprocess selects, and the health check. Writes stay
+in repository.py; so do the reads the pipeline shares with the API (`get_document`, `invoices_for`).
 
 Every statement is parameterized; the SQL text is assembled only from fixed fragments chosen by which
 filters are present, never from values."""
@@ -20,10 +20,11 @@ from invoice_pipeline.adapters import db
 
 @dataclass(frozen=True)
 class DocumentFilter:
-    """What GET /documents and GET /invoices/export narrow by. Invoice-level conditions (vendor, invoice
-    date) must hold for one and the same invoice of a document."""
+    """What GET /documents, GET /invoices/export and POST /documents/reprocess narrow by. Invoice-level
+    conditions (vendor, invoice date) must hold for one and the same invoice of a document."""
 
     statuses: tuple[str, ...] = ()
+    error_codes: tuple[str, ...] = ()  # documents.error_code, any of them
     vendor: str | None = None  # exact, case-insensitive (served by the lower(vendor_name) index)
     text: str | None = None  # substring of the file name, vendor, customer or invoice number
     received_from: datetime | None = None  # inclusive
@@ -51,6 +52,9 @@ def _conditions(f: DocumentFilter, params: dict[str, Any], *, invoice_alias: str
     elif f.statuses:
         where.append("d.status = ANY(CAST(:statuses AS text[]))")
         params["statuses"] = list(f.statuses)
+    if f.error_codes:
+        where.append("d.error_code = ANY(CAST(:error_codes AS text[]))")
+        params["error_codes"] = list(f.error_codes)
     if f.received_from is not None:
         where.append("d.created_at >= :received_from")
         params["received_from"] = f.received_from
@@ -155,12 +159,37 @@ def document_detail(doc_id: uuid.UUID) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def _live(alias: str) -> str:
+    """A document that holds its content live, as the partial unique index documents_canonical_content says
+    it (written out, so that the planner can use that index)."""
+    return f"{alias}.status NOT IN ('FAILED', 'DUPLICATE')"
+
+
 def live_owner_of_content(sha256: str, other_than: uuid.UUID) -> uuid.UUID | None:
     """Another document that holds this content live (not FAILED or DUPLICATE): the unique index lets only
     one document hold it, so a FAILED document with the same bytes cannot be reprocessed."""
-    found = _read("SELECT id FROM documents WHERE sha256 = :s AND status NOT IN ('FAILED', 'DUPLICATE')"
-                  " AND id <> :id", s=sha256, id=other_than)
+    found = _read(f"SELECT o.id FROM documents o WHERE o.sha256 = :s AND {_live('o')} AND o.id <> :id",
+                  s=sha256, id=other_than)
     return found[0]["id"] if found else None
+
+
+# --- POST /documents/reprocess --------------------------------------------------------------------------
+REPROCESS_SQL = """
+SELECT d.id, d.bucket, d.object_key, d.version_id, d.status, d.updated_at,
+       (SELECT o.id FROM documents o WHERE o.sha256 = d.sha256 AND {live} AND o.id <> d.id LIMIT 1) AS live_owner
+FROM documents d
+WHERE {where}
+ORDER BY d.created_at, d.id
+LIMIT :limit"""
+
+
+def reprocess_candidates(f: DocumentFilter, *, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` documents matching `f`, oldest upload first (the order the intake then starts them in),
+    each with the live owner of its content when another document holds it (`live_owner_of_content`, in the
+    same statement rather than one query per document)."""
+    params: dict[str, Any] = {"limit": limit}
+    where = _conditions(f, params)
+    return _read(REPROCESS_SQL.format(live=_live("o"), where=" AND ".join(where) or "TRUE"), **params)
 
 
 def ping() -> None:

@@ -151,10 +151,32 @@ def _reregister(doc_id: uuid.UUID, reprocess: dict[str, Any], *, sha256: str, si
         )
         _event(con, doc_id, current.status, DocumentStatus.RECEIVED,
                {"reprocess": True, "requested_by": reprocess.get("requested_by"),
+                "request_key": reprocess.get("request_key"),
                 "previous_execution_arn": current.execution_arn, "sha256": sha256}, execution_arn)
         doc = _one(con, "id = :id", id=doc_id)
     assert doc is not None
     return Registration(doc, "new")
+
+
+def record_reprocess_requests(requests: list[tuple[uuid.UUID, str, str]], *, requested_by: str,
+                              request_id: str | None) -> None:
+    """A timeline event for each (document id, request key, execution name) a bulk reprocess is about to
+    queue: its document waits in the intake queue, maybe for hours, before the execution's own RECEIVED event
+    says who asked. The status does not change (from = to, as `transition` writes a detail-only event), and
+    updated_at is left alone: the request key is derived from it. One statement for the whole list."""
+    if not requests:
+        return
+    with transaction() as con:
+        con.run(
+            "INSERT INTO document_events (document_id, from_status, to_status, detail)"
+            " SELECT d.id, d.status, d.status, jsonb_build_object('reprocess_requested', true,"
+            " 'requested_by', CAST(:by AS text), 'request_key', r.request_key, 'execution_name', r.name,"
+            " 'request_id', CAST(:rid AS text))"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:keys AS text[]), CAST(:names AS text[]))"
+            " AS r(id, request_key, name) JOIN documents d ON d.id = r.id",
+            ids=[str(i) for i, _k, _n in requests], keys=[k for _i, k, _n in requests],
+            names=[n for _i, _k, n in requests], by=requested_by, rid=request_id,
+        )
 
 
 def _is_unique_violation(exc: DatabaseError) -> bool:

@@ -154,6 +154,20 @@ def _body_problem(event: dict[str, Any]) -> ApiError | None:
     return None
 
 
+def _method_problem(event: dict[str, Any], path: str) -> ApiError | None:
+    """A concrete path is its own resource, as OpenAPI matches it before a templated one: GET
+    /documents/reprocess is a method that path does not have (405), not GET /documents/{document_id} with an
+    id that is no UUID. The resolver would try the templated route, so this is decided before it runs."""
+    if path.startswith(auth.MACHINE_PREFIX + "/"):
+        path = path[len(auth.MACHINE_PREFIX):]
+    methods = sorted({r.method for r in app._static_routes if r.rule.match(path)})  # noqa: SLF001
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "").upper()
+    if not methods or method in methods:
+        return None
+    return ApiError(Code.METHOD_NOT_ALLOWED, f"{path} allows {', '.join(methods)}",
+                    headers={"Allow": ", ".join(methods)})
+
+
 def _raw(response: Response[Any]) -> dict[str, Any]:
     """A response built outside the resolver, in the HTTP API payload 2.0 format."""
     headers = {k: v if isinstance(v, str) else ", ".join(v) for k, v in response.headers.items()}
@@ -169,7 +183,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     principal = auth.principal_of(event)
     if principal is None and not auth.is_anonymous_route(event):
         return _raw(error_response(ApiError(Code.UNAUTHORIZED, "missing or invalid credentials")))
-    problem = _body_problem(event)
+    problem = _body_problem(event) or _method_problem(event, path)
     if problem is not None:
         return _raw(error_response(problem))
     app.append_context(principal=principal)

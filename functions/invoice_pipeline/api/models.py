@@ -4,18 +4,43 @@ the normalized invoice."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from invoice_pipeline.api.errors import Code
 from invoice_pipeline.domain.sniff import MAX_BYTES
-from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus
+from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus, ReprocessableStatus
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1234.56"])]
 UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+# Postgres text cannot hold NUL: refuse it as bad input rather than fail in the database.
+NO_NUL = r"^[^\x00]*$"
+
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: Any) -> Any:
+        # pydantic would also read "0.5" or "1700000000" (or, in a JSON body, the number 1700000000) as a time
+        # (seconds since 1970): not what the document promises (RFC 3339), so not accepted.
+        if isinstance(value, str):
+            if not pattern.fullmatch(value):
+                raise ValueError(f"not an RFC 3339 {what}")
+            return value.upper()
+        if isinstance(value, date):  # already parsed (datetime is a date too)
+            return value
+        raise ValueError(f"not an RFC 3339 {what}")
+    return BeforeValidator(check)
+
+
+# Dates and times in query parameters and bodies: RFC 3339 only.
+IsoDateTime = Annotated[datetime, _iso(_ISO_DATETIME, "date-time")]
+IsoDate = Annotated[date, _iso(_ISO_DATE, "date (YYYY-MM-DD)")]
 
 
 class _Model(BaseModel):
@@ -180,6 +205,73 @@ class ReprocessAccepted(_Model):
     document_id: uuid.UUID
     execution_arn: str
     console_url: str
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's integer: a number without a fractional part (240.0 included); never a string or a boolean,
+    # which pydantic's int would otherwise take ("240", true).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a whole number")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("not a whole number")
+    return int(value)
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+# The documents.error_code values are the pipeline's error class names and Step Functions' own (States.*).
+ErrorCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$", examples=["TextractJobFailed"])]
+BULK_REPROCESS_MAX = 10_000
+# The lists of documents not queued are bounded, so a reply stays small whatever the outage was.
+NOT_QUEUED_LISTED = 100
+
+
+class BulkReprocessRequest(_Model):
+    status: list[ReprocessableStatus] = Field(
+        min_length=1, max_length=10,
+        description="documents in any of these final statuses (a DUPLICATE is reprocessed through its original)")
+    error_code: list[ErrorCode] | None = Field(
+        default=None, min_length=1, max_length=50, description="and whose error code is one of these")
+    received_from: IsoDateTime | None = Field(default=None, description="uploaded at or after (RFC 3339, with "
+                                                                        "offset)")
+    received_to: IsoDateTime | None = Field(default=None, description="uploaded before (RFC 3339, with offset)")
+    limit: WholeNumber = Field(default=1000, ge=1, le=BULK_REPROCESS_MAX,
+                       description="at most this many documents, oldest upload first; `truncated` says when more "
+                                   "matched")
+    dry_run: bool = Field(default=False, strict=True,
+                          description="find and check the documents, queue nothing, record nothing")
+
+
+# Why a bulk reprocess leaves a document out: the code the single reprocess would refuse it with.
+SkipCode = Literal[Code.CONFLICT, Code.SOURCE_GONE]
+
+
+class ReprocessSkipped(_Model):
+    document_id: uuid.UUID
+    code: SkipCode = Field(
+        description="what POST /documents/{document_id}/reprocess would answer for it")
+    reason: str
+
+
+class ReprocessNotQueued(_Model):
+    document_id: uuid.UUID
+    reason: str = Field(description="why its message was not queued (e.g. the SQS error code)")
+
+
+class BulkReprocessAccepted(_Model):
+    dry_run: bool
+    matched: int = Field(description="documents matching the filter, at most `limit`")
+    truncated: bool = Field(description="more documents match than `limit`: call again once these have run, "
+                                        "or narrow the filter")
+    eligible: int = Field(description="checked and ready to queue: in a dry run, what would be queued")
+    queued: int = Field(description="reprocess messages the intake queue took (0 in a dry run). The intake "
+                                    "starts their executions at its own rate; a document already requested in "
+                                    "the same state is not started twice")
+    skipped_count: int
+    skipped: list[ReprocessSkipped] = Field(description=f"the first {NOT_QUEUED_LISTED} skipped documents")
+    failed_to_queue: int = Field(description="matched documents neither skipped nor queued (the queue or S3 "
+                                             "refused, or the request ran out of time): calling again is safe, "
+                                             "the ones already queued are not started twice")
+    failed: list[ReprocessNotQueued] = Field(description=f"the first {NOT_QUEUED_LISTED} of them, with why")
 
 
 class ExportLink(_Model):

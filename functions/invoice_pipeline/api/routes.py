@@ -16,14 +16,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, queries, repository
 from invoice_pipeline.api import cursor, export
+from invoice_pipeline.api import reprocess as reprocessing
 from invoice_pipeline.api.auth import Principal
 from invoice_pipeline.api.errors import ApiError, Code
 from invoice_pipeline.api.models import (
+    NO_NUL,
+    NOT_QUEUED_LISTED,
+    BulkReprocessAccepted,
+    BulkReprocessRequest,
     DocumentDetail,
     DocumentError,
     DocumentInvoices,
@@ -33,20 +38,24 @@ from invoice_pipeline.api.models import (
     ExportLink,
     Health,
     Invoice,
+    IsoDate,
+    IsoDateTime,
     LineItem,
     Party,
     ReprocessAccepted,
+    ReprocessNotQueued,
+    ReprocessSkipped,
     UploadRequest,
     UploadTicket,
 )
-from invoice_pipeline.domain.events import S3Source, event_object, from_s3_response
+from invoice_pipeline.domain import reprocess as reprocess_names
+from invoice_pipeline.domain.intake import execution_name
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
+from invoice_pipeline.observability import count, logger
 
 router = APIGatewayHttpRouter()
 
 PRESIGN_SECONDS = 900
-# Postgres text cannot hold NUL: refuse it as bad input rather than fail in the database.
-NO_NUL = r"^[^\x00]*$"
 
 _ERROR_TEXT = {
     400: "bad input (code BAD_REQUEST, or BAD_CURSOR for a cursor this API did not issue for these filters)",
@@ -118,9 +127,10 @@ def console_url(execution_arn: str) -> str:
 
 def _filter(status: Sequence[str] | None, vendor: str | None, q: str | None, received_from: datetime | None,
             received_to: datetime | None, invoice_date_from: date | None,
-            invoice_date_to: date | None) -> queries.DocumentFilter:
+            invoice_date_to: date | None, error_codes: Sequence[str] | None = None) -> queries.DocumentFilter:
     return queries.DocumentFilter(
         statuses=tuple(sorted(set(status))) if status else (),
+        error_codes=tuple(sorted(set(error_codes))) if error_codes else (),
         vendor=vendor, text=q, received_from=received_from, received_to=received_to,
         invoice_date_from=invoice_date_from, invoice_date_to=invoice_date_to,
     )
@@ -133,22 +143,6 @@ VendorParam = Annotated[str | None, Query(min_length=1, max_length=200, pattern=
                                           description="vendor name, exact but case-insensitive")]
 TextParam = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL,
                                         description="text in the file name, vendor, customer or invoice number")]
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _iso(pattern: re.Pattern[str], what: str) -> Any:
-    def check(value: Any) -> Any:
-        # pydantic would also read "0.5" or "1700000000" as a time (seconds since 1970): not what the
-        # document promises (RFC 3339), so not accepted.
-        if isinstance(value, str) and not pattern.fullmatch(value):
-            raise ValueError(f"not an RFC 3339 {what}")
-        return value.upper() if isinstance(value, str) else value
-    return BeforeValidator(check)
-
-
-IsoDateTime = Annotated[datetime, _iso(_ISO_DATETIME, "date-time")]
-IsoDate = Annotated[date, _iso(_ISO_DATE, "date (YYYY-MM-DD)")]
 ReceivedFrom = Annotated[IsoDateTime | None, Query(description="uploaded at or after (RFC 3339, with offset)")]
 ReceivedTo = Annotated[IsoDateTime | None, Query(description="uploaded before (RFC 3339, with offset)")]
 InvoiceDateFrom = Annotated[IsoDate | None, Query(description="an invoice dated on or after")]
@@ -282,29 +276,11 @@ def create_upload(request: UploadRequest) -> UploadTicket:
                         expires_in=PRESIGN_SECONDS, max_bytes=request.size)
 
 
-def _source_object(doc: repository.Document) -> dict[str, Any]:
-    """The `detail.object` of the execution input: the document's own object version. The row's version_id
-    is S3's version id, or the ETag in an unversioned bucket, and does not say which: S3 tells."""
-    s3 = aws.client("s3")
-    as_version = S3Source(bucket=doc.bucket, key=doc.object_key, version_id=doc.version_id, versioned=True)
-    try:
-        head = s3.head_object(**as_version.s3_args())
-    except ClientError:
-        # not a version id (an ETag), or that version is gone: look at the current object
-        try:
-            head = s3.head_object(Bucket=doc.bucket, Key=doc.object_key)
-        except ClientError as exc:
-            raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} no longer exists") from exc
-    src = from_s3_response(doc.bucket, doc.object_key, head)
-    if src.version_id != doc.version_id:
-        raise ApiError(Code.SOURCE_GONE, f"s3://{doc.bucket}/{doc.object_key} was replaced since this document "
-                                         "was registered: the new object has its own document")
-    return event_object(src, etag=str(head.get("ETag", "")).strip('"'))
-
-
 @router.post("/documents/<document_id>/reprocess", summary="Run the document through the pipeline again, "
              "bypassing duplicate detection", status_code=202, operation_id="reprocessDocument", tags=["documents"],
-             responses=responses(202, ReprocessAccepted, "a new execution started", *AUTHENTICATED, 404, 409))
+             responses=responses(202, ReprocessAccepted, "a new execution started (or, for a request repeated "
+                                 "before it changed the document, the one the first request started)",
+                                 *AUTHENTICATED, 404, 409))
 def reprocess(document_id: DocumentId) -> ReprocessAccepted:
     settings = config.settings()
     doc = repository.get_document(document_id)
@@ -317,23 +293,68 @@ def reprocess(document_id: DocumentId) -> ReprocessAccepted:
         raise ApiError(Code.CONFLICT, f"the same content is now document {owner}: reprocess that one instead")
     if not settings.state_machine_arn:
         raise ApiError(Code.NOT_CONFIGURED, "STATE_MACHINE_ARN is not set for this function")
-    now = datetime.now(UTC)
-    execution_input = {
-        # Shaped like the S3 event EventBridge delivers, so Register reads the source the usual way.
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created",
-        "source": "invoice-pipeline.api", "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": settings.aws_region, "resources": [f"arn:aws:s3:::{doc.bucket}"],
-        "detail": {"version": "0", "bucket": {"name": doc.bucket}, "object": _source_object(doc),
-                   "reason": "Reprocess"},
-        "reprocess": {"document_id": str(doc.id), "requested_by": _principal().label,
-                      "requested_at": now.isoformat()},
-    }
-    # Named, because moto's StartExecution without a name gives an ARN ending in "None"; unique per request.
-    name = f"reprocess-{doc.id.hex}-{uuid.uuid4().hex[:12]}"
-    started = aws.client("stepfunctions").start_execution(
-        stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(execution_input))
-    arn = started["executionArn"]
+    # One document: started directly, so the reply can name its execution. The name comes from the
+    # document's state, as the bulk reprocess's does: a double click starts one execution.
+    target = reprocessing.Target(document_id=doc.id, bucket=doc.bucket, key=doc.object_key,
+                                 version_id=doc.version_id, updated_at=doc.updated_at)
+    execution_input = reprocessing.execution_input(target, requested_by=_principal().label,
+                                                   region=settings.aws_region, now=datetime.now(UTC))
+    name = execution_name(execution_input)
+    try:
+        arn = aws.client("stepfunctions").start_execution(
+            stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(execution_input))["executionArn"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+        arn = reprocess_names.execution_arn(settings.state_machine_arn, name)
+        logger.info("reprocess already requested in this state", extra={"execution_arn": arn})
     return ReprocessAccepted(document_id=doc.id, execution_arn=arn, console_url=console_url(arn))
+
+
+@router.post("/documents/reprocess", summary="Reprocess every document matching a filter (recovery after an "
+             "outage): one message per document on the intake queue, which starts them at its own rate",
+             status_code=202, operation_id="reprocessDocuments", tags=["documents"],
+             responses=responses(202, BulkReprocessAccepted, "the matching documents were checked and their "
+                                 "reprocessing queued (in a dry run, only checked)", *AUTHENTICATED))
+def reprocess_documents(request: BulkReprocessRequest) -> BulkReprocessAccepted:
+    settings = config.settings()
+    if not request.dry_run and not settings.intake_queue_url:
+        raise ApiError(Code.NOT_CONFIGURED, "INTAKE_QUEUE_URL is not set for this function")
+    request_id = router.current_event.request_context.request_id
+    logger.set_correlation_id(request_id)
+    f = _filter(request.status, None, None, request.received_from, request.received_to, None, None,
+                error_codes=request.error_code)
+    rows = queries.reprocess_candidates(f, limit=request.limit + 1)  # one more: were there others?
+    truncated = len(rows) > request.limit
+    rows = rows[:request.limit]
+    requested_by, now = _principal().label, datetime.now(UTC)
+    context = router.lambda_context
+    outcome = reprocessing.enqueue(
+        [reprocessing.Target(document_id=r["id"], bucket=r["bucket"], key=r["object_key"],
+                             version_id=r["version_id"], updated_at=r["updated_at"], live_owner=r["live_owner"])
+         for r in rows],
+        build=lambda t: reprocessing.execution_input(t, requested_by=requested_by, region=settings.aws_region,
+                                                     now=now),
+        queue=aws.client("sqs"), queue_url=settings.intake_queue_url,
+        record=lambda requests: repository.record_reprocess_requests(
+            [(r.document_id, r.request_key, r.execution_name) for r in requests],
+            requested_by=requested_by, request_id=request_id),
+        seconds_left=lambda: context.get_remaining_time_in_millis() / 1000, dry_run=request.dry_run)
+    # The audit trail of the request as a whole (each queued document's timeline has its own event).
+    logger.info("bulk reprocess requested", extra={
+        "requested_by": requested_by, "filter": f.as_dict(), "limit": request.limit, "dry_run": request.dry_run,
+        "matched": len(rows), "truncated": truncated, "eligible": outcome.eligible,
+        "queued": len(outcome.queued), "skipped": len(outcome.skipped), "failed_to_queue": len(outcome.failed),
+        "skipped_first": [{"document_id": str(d), "code": c} for d, c, _m in outcome.skipped[:NOT_QUEUED_LISTED]],
+        "failed_first": [{"document_id": str(d), "reason": r} for d, r in outcome.failed[:NOT_QUEUED_LISTED]]})
+    count("BulkReprocessQueued", len(outcome.queued))
+    return BulkReprocessAccepted(
+        dry_run=request.dry_run, matched=len(rows), truncated=truncated, eligible=outcome.eligible,
+        queued=len(outcome.queued), skipped_count=len(outcome.skipped),
+        skipped=[ReprocessSkipped(document_id=d, code=c, reason=m)
+                 for d, c, m in outcome.skipped[:NOT_QUEUED_LISTED]],
+        failed_to_queue=len(outcome.failed),
+        failed=[ReprocessNotQueued(document_id=d, reason=r) for d, r in outcome.failed[:NOT_QUEUED_LISTED]])
 
 
 _EXPORT_RESPONSES: dict[int, OpenAPIResponse] = {

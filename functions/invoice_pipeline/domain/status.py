@@ -34,6 +34,16 @@ TERMINAL: frozenset[DocumentStatus] = frozenset({
 })
 
 
+# What POST /documents/reprocess may select by: a final status that had processing of its own. A DUPLICATE
+# never did (reprocess its original); a document on its way is reprocessed by the execution it is in.
+class ReprocessableStatus(StrEnum):
+    """A final status a document can be reprocessed from (DUPLICATE cannot: reprocess its original)."""
+
+    COMPLETED = DocumentStatus.COMPLETED.value
+    NEEDS_REVIEW = DocumentStatus.NEEDS_REVIEW.value
+    FAILED = DocumentStatus.FAILED.value
+
+
 # invoices.validation_status. What validation decides for an invoice is also what it decides for the whole
 # document (its final status), hence the same names.
 class InvoiceStatus(StrEnum):
