@@ -27,6 +27,8 @@ class Settings:
     intake_queue_url: str = ""
     intake_start_rate: float = 10.0
     intake_pollers: int = 2
+    # The backfill's sources: a JSON list of "bucket/prefix" (domain/backfill.py).
+    backfill_sources: str = "[]"
 
     @property
     def textract_output_configured(self) -> bool:
@@ -63,5 +65,6 @@ def settings() -> Settings:
         intake_queue_url=_env("INTAKE_QUEUE_URL"),
         intake_start_rate=float(_env("INTAKE_START_RATE", "10")),
         intake_pollers=int(_env("INTAKE_POLLERS", "2")),
+        backfill_sources=_env("BACKFILL_SOURCES", "[]"),
     )
 
