@@ -387,6 +387,9 @@ def register(commands: Any) -> None:
     p.add_argument("--io", action="store_true", help="show each state's input and output")
     p.add_argument("--no-color", action="store_true")
     add("down", cmd_down, "stop the running local stack")
+    from invoice_local import backfill_cmd  # imports this module's helpers: registered last
+
+    backfill_cmd.register(add)
 
 
 __all__ = ["CommandError", "register"]
