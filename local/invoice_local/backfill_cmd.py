@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import invoice_pipeline.domain.backfill as rules
 from botocore.exceptions import ClientError
-from invoice_pipeline.domain import backfill as rules
 from invoice_pipeline.domain.events import from_s3_response
 from invoice_pipeline.domain.intake import execution_name
 from invoice_pipeline.domain.status import TERMINAL
