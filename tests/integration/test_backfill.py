@@ -17,7 +17,7 @@ import pytest
 from invoice_local import asl, backfill_cmd, cli
 from invoice_local.commands import CommandError
 from invoice_local.deployment import REGION, Deployment
-from invoice_local.emulation import lambda_runner
+from invoice_local.emulation import event_sources, lambda_runner
 from invoice_local.emulation import textract as standin_mod
 from invoice_local.stack import StackInfo
 from invoice_pipeline.domain.intake import execution_name
@@ -43,6 +43,23 @@ def _finished(stack: Deployment, execution_arn: str, timeout: float = 120) -> di
     raise TimeoutError(f"{execution_arn} still running after {timeout}s")
 
 
+def intake_deleted(stack: Deployment) -> int:
+    """Messages the intake function has taken off the queue (started, or found already started)."""
+    return sum(s.deleted for s in event_sources.stats().values()
+               if s.function_arn.endswith(f":{stack.function_names['intake']}"))
+
+
+def wait_for_intake(stack: Deployment, deleted: int, timeout: float = 60) -> None:
+    """Until the intake has handled `deleted` messages in all: only then may a test count executions."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while intake_deleted(stack) < deleted:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the intake handled {intake_deleted(stack)} messages, not {deleted}")
+        time.sleep(0.2)
+
+
 def run_backfill(stack: Deployment, name: str, bucket: str, prefix: str) -> dict[str, Any]:
     """What the README's `aws stepfunctions start-execution` does, waited for."""
     started = stack.client("stepfunctions").start_execution(
@@ -61,7 +78,8 @@ def stored(stack: Deployment, standin: standin_mod._State) -> Iterator[dict[str,
     """Three invoices (with their recorded Textract responses), a folder marker, an empty object and an
     invoice outside incoming/, put into the ingest bucket while the upload rule had no target, so nothing
     announced them: {key: version id} of the invoices."""
-    events, s3 = stack.client("events"), stack.client("s3")
+    events, s3, sqs = stack.client("events"), stack.client("s3"), stack.client("sqs")
+    handled = intake_deleted(stack)
     (rule,) = [r["Name"] for r in events.list_rules()["Rules"] if r["Name"].endswith("-object-created")]
     targets = events.list_targets_by_rule(Rule=rule)["Targets"]
     events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
@@ -75,7 +93,10 @@ def stored(stack: Deployment, standin: standin_mod._State) -> Iterator[dict[str,
     s3.put_object(Bucket=stack.ingest_bucket, Key=f"{PREFIX}empty.pdf", Body=b"")
     s3.put_object(Bucket=stack.ingest_bucket, Key="archive/2019/old-invoice.png", Body=png("archived"))
     events.put_targets(Rule=rule, Targets=targets)
-    assert stack.executions() == [], "the stored objects were announced after all"
+    # Nothing reached the intake: no message waits or is in flight (checked first), none was handled since.
+    waiting = sqs.get_queue_attributes(QueueUrl=stack.intake_queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert set(waiting.values()) == {"0"} and intake_deleted(stack) == handled, "the objects were announced"
     yield versions
 
 
@@ -107,9 +128,11 @@ def test_every_stored_invoice_becomes_one_document_and_a_second_backfill_starts_
     assert sum(c["result"]["sent"] for c in calls) == len(stored)
     assert sum(c["result"]["skipped"] for c in calls) == 3
 
+    handled = intake_deleted(stack)
     again = run_backfill(stack, "again", stack.ingest_bucket, PREFIX)
     assert again["status"] == "SUCCEEDED", again
     assert sum(c["result"]["sent"] for c in _backfill_calls(stack)) == 2 * len(stored)  # sent again ...
+    wait_for_intake(stack, handled + len(stored))
     assert len(stack.executions()) == len(stored)  # ... and started nothing: the names are the uploads'
     assert len(_documents()) == len(stored)
 
@@ -171,10 +194,11 @@ def test_invoices_backfill_shows_progress_then_the_results(stack: Deployment, st
         assert key.removeprefix("incoming/") in out
     assert "backfill " in err and "objects handled" in err and "documents done" in err  # the two bars
 
-    info = StackInfo.load(state_dir)
-    again = backfill_cmd.backfill(info, f"{url}/{PREFIX}")
+    handled = intake_deleted(stack)
+    again = backfill_cmd.backfill(StackInfo.load(state_dir), f"{url}/{PREFIX}")
     assert (again.started, len(again.plan.send), len(again.document_ids)) == (0, 3, 3)
     assert sum(again.statuses.values()) == 3 and set(again.statuses) <= TERMINAL
+    wait_for_intake(stack, handled + 3)
     assert len(stack.executions()) == 3
 
 
