@@ -10,6 +10,7 @@ locals {
     "POST /documents",
     "GET /documents/{document_id}",
     "GET /documents/{document_id}/invoice",
+    "POST /documents/reprocess",
     "POST /documents/{document_id}/reprocess",
     "GET /invoices/export",
   ]

@@ -104,6 +104,7 @@ locals {
     INTAKE_QUEUE_URL  = aws_sqs_queue.intake.url
     INTAKE_START_RATE = tostring(var.intake_start_rate)
     INTAKE_POLLERS    = tostring(var.intake_pollers)
+    BACKFILL_SOURCES  = jsonencode([for src in local.backfill_sources : "${src.bucket}/${src.prefix}"])
   }
 }
 
@@ -228,6 +229,7 @@ locals {
     encrypt_with_key       = data.aws_iam_policy_document.encrypt_with_key.json
     consume_intake         = data.aws_iam_policy_document.consume_intake.json
     send_to_intake         = data.aws_iam_policy_document.send_to_intake.json
+    read_backfill_sources  = data.aws_iam_policy_document.read_backfill_sources.json
   }
 
   s3_ingest_objects   = "${aws_s3_bucket.ingest.arn}/${local.ingest_prefix}*"
@@ -311,6 +313,19 @@ data "aws_iam_policy_document" "list_uploads" {
       variable = "s3:prefix"
       values   = ["${local.ingest_prefix}*"]
     }
+  }
+}
+
+# The backfill's sources (backfill.tf): the backfill function heads the objects it lists, and Register and
+# StartAnalysis read the ones it sends (Textract reads with its caller's permissions). Listing too, so that
+# an object gone since the listing is a 404, not a 403.
+data "aws_iam_policy_document" "read_backfill_sources" {
+  source_policy_documents = [data.aws_iam_policy_document.list_backfill_sources.json]
+
+  statement {
+    sid       = "ReadBackfillSources"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [for src in local.backfill_sources : "arn:${local.partition}:s3:::${src.bucket}/${src.prefix}*"]
   }
 }
 

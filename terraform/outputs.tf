@@ -40,6 +40,11 @@ output "intake_queue_url" {
   value       = aws_sqs_queue.intake.url
 }
 
+output "backfill_state_machine_arn" {
+  description = "ARN of the backfill state machine: start it with {\"bucket\", \"prefix\"} to run objects already stored through the intake."
+  value       = aws_sfn_state_machine.backfill.arn
+}
+
 output "state_machine_console_url" {
   description = "The state machine in the Step Functions console."
   value       = "https://${local.region}.console.aws.amazon.com/states/home?region=${local.region}#/statemachines/view/${urlencode(aws_sfn_state_machine.pipeline.arn)}"

@@ -267,6 +267,30 @@ variable "waiting_alarm_seconds" {
   }
 }
 
+# --- the backfill: objects already stored, through the same intake -------------------------------------
+
+variable "backfill_source_buckets" {
+  type        = list(string)
+  default     = []
+  description = "Where the backfill may read besides the ingest bucket's incoming/: bucket names, or bucket/prefix, in this account and region. Register and StartAnalysis may read them too; their objects must be readable with those roles (SSE-S3, or SSE-KMS with this pipeline's key)."
+
+  validation {
+    condition     = alltrue([for s in var.backfill_source_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", s))])
+    error_message = "backfill_source_buckets: bucket names, or bucket/prefix (without s3://)."
+  }
+}
+
+variable "backfill_max_concurrency" {
+  type        = number
+  default     = 10
+  description = "Backfill child workflows (ten objects each) running at once. The pipeline's pace is the intake's either way (intake_start_rate); this bounds the backfill's own S3 and SQS calls."
+
+  validation {
+    condition     = var.backfill_max_concurrency >= 1 && var.backfill_max_concurrency <= 10000 && floor(var.backfill_max_concurrency) == var.backfill_max_concurrency
+    error_message = "backfill_max_concurrency: a whole number, 1-10000 (a Distributed Map's bounds; 0 would mean unbounded)."
+  }
+}
+
 # --- the pipeline --------------------------------------------------------------------------------------
 
 variable "analysis_timeout_seconds" {

@@ -30,6 +30,8 @@ class Settings:
     # Admission control (domain/admission.py): Textract's quotas, as Terraform's variables set them.
     textract_max_jobs: int = 600
     textract_start_rate: float = 5.0
+    # The backfill's sources: a JSON list of "bucket/prefix" (domain/backfill.py).
+    backfill_sources: str = "[]"
 
     @property
     def textract_output_configured(self) -> bool:
@@ -68,5 +70,6 @@ def settings() -> Settings:
         intake_pollers=int(_env("INTAKE_POLLERS", "2")),
         textract_max_jobs=int(_env("TEXTRACT_MAX_JOBS", "600")),
         textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
+        backfill_sources=_env("BACKFILL_SOURCES", "[]"),
     )
 

@@ -106,6 +106,31 @@ class TaskTokenNotFound(PipelineError):
     """A Textract notification came with a JobTag we never issued (or one already consumed)."""
 
 
+# --- The backfill (statemachine/backfill.asl.json). ------------------------------------------------------
+class IntakeUnavailable(PipelineError):
+    """SQS refused a message for the intake queue (throttled, a service error, the key): the backfill's batch
+    is retried whole, which is harmless (a message sent twice starts one execution)."""
+
+    retryable = True
+
+
+class SourceUnavailable(PipelineError):
+    """S3 failed to describe a listed object other than by "not found" (a 5xx, or 403: the source is not
+    granted to the function)."""
+
+    retryable = True
+
+
+class BackfillIncomplete(PipelineError):
+    """Not raised: the backfill's Fail state when a batch failed after its retries (the Map Run's
+    States.ExceedToleratedFailureThreshold). What was sent before stays sent; running it again is safe."""
+
+
+class BackfillSourceUnreadable(PipelineError):
+    """Not raised: the backfill's Fail state when the listing failed (States.ItemReaderFailed): no such
+    bucket, or a bucket/prefix the state machine is not granted."""
+
+
 ALL_ERRORS: tuple[type[PipelineError], ...] = tuple(
     cls for cls in list(globals().values())
     if isinstance(cls, type) and issubclass(cls, PipelineError) and cls is not PipelineError

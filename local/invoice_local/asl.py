@@ -1,4 +1,4 @@
-"""Render statemachine/invoice_pipeline.asl.json the way Terraform's templatefile() does.
+"""Render statemachine/*.asl.json (the pipeline's, the backfill's) the way Terraform's templatefile() does.
 
 Only plain `${name}` interpolation is used in the template (no directives), so a faithful renderer is a
 strict substitution: every placeholder must get a value, every value must be used."""
@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "statemachine" / "invoice_pipeline.asl.json"
+BACKFILL_TEMPLATE = TEMPLATE.with_name("backfill.asl.json")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def placeholders(text: str | None = None) -> set[str]:
-    return set(_PLACEHOLDER.findall(text if text is not None else TEMPLATE.read_text()))
+def placeholders(text: str | None = None, template: Path = TEMPLATE) -> set[str]:
+    return set(_PLACEHOLDER.findall(text if text is not None else template.read_text()))
 
 
 def render(values: dict[str, Any], template: Path = TEMPLATE) -> str:

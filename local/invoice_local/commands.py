@@ -392,5 +392,9 @@ def register(commands: Any) -> None:
     reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess every document matching "
                                      "a filter (after an outage), through the local API's POST /documents/reprocess"))
 
+    from invoice_local import backfill_cmd  # imports this module's helpers: registered last
+
+    backfill_cmd.register(add)
+
 
 __all__ = ["CommandError", "register"]

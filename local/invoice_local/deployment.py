@@ -76,6 +76,10 @@ class Deployment:
         return str(self.outputs["state_machine_arn"])
 
     @property
+    def backfill_state_machine_arn(self) -> str:
+        return str(self.outputs["backfill_state_machine_arn"])
+
+    @property
     def intake_queue_url(self) -> str:
         return str(self.outputs["intake_queue_url"])
 

@@ -46,6 +46,8 @@ class StackInfo:
     postgres: str
     api_url: str
     api_token: str
+    # Defaulted: a stack.json written before the backfill existed still loads (backfill_cmd says to restart).
+    backfill_state_machine_arn: str = ""
 
     @classmethod
     def load(cls, state_dir: Path = DEFAULT_STATE_DIR) -> StackInfo:
@@ -229,7 +231,8 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
         }, state_dir, progress=progress or _deploy_progress_bar())
         resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
-                     "state_machine_arn": deployed.state_machine_arn}
+                     "state_machine_arn": deployed.state_machine_arn,
+                     "backfill_state_machine_arn": deployed.backfill_state_machine_arn}
         how = "restored what an earlier terraform apply deployed" if deployed.reused else "terraform apply"
         say("deploy", f"{how} in {deployed.seconds:.1f}s: {resources['state_machine_arn']}")
 

@@ -11,6 +11,10 @@ Shapes follow AWS's documentation, values are made up:
 - migrate_input.json: what Terraform's aws_lambda_invocation sends the migrate function.
 - sqs_intake_batch.json: the intake queue's batch as the event source mapping delivers it to the intake function,
   its one message's body being s3_object_created.json.
+- backfill_input.json: one batch of the backfill's Distributed Map (statemachine/backfill.asl.json): S3
+  ListObjectsV2 entries as Step Functions hands them to a child (Etag, Key, LastModified in epoch seconds,
+  Size, StorageClass), the upload above among them, beside a folder marker, an empty object and another
+  invoice; the listed bucket is its BatchInput.
 The fixtures describe one upload going through the pipeline, so ids, keys and pointers agree across files.
 
     load_event("sns_textract_completion", Records__0__Sns__Message__Status="FAILED")

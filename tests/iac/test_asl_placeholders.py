@@ -1,6 +1,7 @@
-"""The state machine definition as Terraform renders it: every ASL placeholder gets a value from
-terraform/statemachine.tf, every value there is used, and what comes out holds no account, region or ARN of
-its own. Evaluated by Terraform itself (`terraform console`), not by re-reading the .tf file."""
+"""The state machine definitions as Terraform renders them: every ASL placeholder gets a value from
+terraform/statemachine.tf (the backfill's: terraform/backfill.tf), every value there is used, and what comes
+out holds no account, region or ARN of its own. Evaluated by Terraform itself (`terraform console`), not by
+re-reading the .tf file."""
 
 from __future__ import annotations
 
@@ -80,3 +81,45 @@ def test_terraform_and_the_local_renderer_agree(rendered: dict[str, Any]) -> Non
     values: dict[str, Any] = {f"{k}_function_arn": f"FN<{k}>" for k in rendered["state_functions"]}
     values.update(NUMBERS)
     assert json.loads(asl.render(values)) == json.loads(rendered["rendered"])
+
+
+# --- the backfill's definition: statemachine/backfill.asl.json with terraform/backfill.tf's map ------------
+
+BACKFILL_CALL = ('templatefile("${path.module}/../statemachine/backfill.asl.json", '
+                 "local.backfill_template_values)")
+BACKFILL_NUMBERS = {"backfill_max_concurrency": 37}
+LIST_OBJECTS = "arn:aws:states:::s3:listObjectsV2"
+
+
+@pytest.fixture(scope="module")
+def rendered_backfill(tf: Terraform) -> dict[str, Any]:
+    expression = (
+        "jsonencode({"
+        " keys = sort(keys(local.backfill_template_values)),"
+        " rendered = templatefile(\"${path.module}/../statemachine/backfill.asl.json\","
+        "   merge(local.backfill_template_values, {backfill_function_arn = \"FN<backfill>\"})),"
+        "})"
+    )
+    args = ["-var-file=local.tfvars", f"-var=local_endpoint=http://127.0.0.1:{free_port()}",
+            f"-var=account_id={ACCOUNT_ID}", *(f"-var={k}={v}" for k, v in BACKFILL_NUMBERS.items())]
+    return tf.console(expression, *args)  # type: ignore[no-any-return]
+
+
+def test_the_deployed_backfill_is_its_template_with_its_map() -> None:
+    source = (TF_DIR / "backfill.tf").read_text()
+    assert re.search(r"^\s*definition\s*=\s*" + re.escape(BACKFILL_CALL) + r"\s*$", source, re.MULTILINE)
+    assert (TF_DIR / "../statemachine/backfill.asl.json").resolve() == asl.BACKFILL_TEMPLATE.resolve()
+
+
+def test_backfill_placeholders_get_values_placed_where_they_belong(rendered_backfill: dict[str, Any]) -> None:
+    assert set(rendered_backfill["keys"]) == asl.placeholders(template=asl.BACKFILL_TEMPLATE)
+    definition = json.loads(rendered_backfill["rendered"])
+    (send,) = definition["States"]["SendObjects"]["ItemProcessor"]["States"].values()
+    assert send["Resource"] == "FN<backfill>"
+    assert definition["States"]["SendObjects"]["MaxConcurrency"] == BACKFILL_NUMBERS["backfill_max_concurrency"]
+    text = rendered_backfill["rendered"]
+    assert "arn:" not in text.replace(LIST_OBJECTS, "")
+    assert not re.search(r"\b\d{12}\b", text) and "${" not in text
+    # and invoice_local.asl renders exactly what Terraform deploys
+    assert json.loads(asl.render({"backfill_function_arn": "FN<backfill>", **BACKFILL_NUMBERS},
+                                 asl.BACKFILL_TEMPLATE)) == definition

@@ -6,8 +6,10 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import time
 import zipfile
 from importlib.metadata import version
+from typing import Any
 
 import boto3
 import pytest
@@ -287,3 +289,115 @@ def test_moto_keeps_schedules_where_the_scheduler_reads_them(canary_function: st
 
     (call,) = list(lambda_runner.invocations)[invoked:]
     assert call["function"] == "canary" and call["result"]["echo"]["detail-type"] == "Scheduled Event"
+
+
+def test_distributed_map_seam_and_the_interpreter_parts_it_relies_on() -> None:
+    """emulation/distributed_map.py replaces one function, moto's ASL parse, and subclasses the parts of the
+    interpreter it upgrades a parsed Distributed Map with: their names and signatures must stay."""
+    from invoice_local.emulation import distributed_map
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3 import (
+        ResourceEvalS3,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor as processor,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+        distributed_item_processor_worker as worker,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record import (
+        ProgressCounter,
+    )
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    emulation.install()
+    assert AmazonStateLanguageParser.parse is distributed_map.parse
+    assert list(inspect.signature(distributed_map._original).parameters) == ["definition"]
+    assert list(inspect.signature(ResourceEvalS3._handle_list_objects_v2).parameters) == [
+        "env", "resource_runtime_part", "state_credentials"]
+    assert list(inspect.signature(processor.DistributedItemProcessor._map_run).parameters) == [
+        "self", "env", "eval_input"]
+    assert list(inspect.signature(processor.DistributedItemProcessor._create_worker).parameters) == [
+        "self", "env", "eval_input", "job_pool"]
+    assert list(inspect.signature(worker.DistributedItemProcessorWorker._eval_job).parameters) == [
+        "self", "env", "job"]
+    assert list(inspect.signature(worker.DistributedItemProcessorWorker.__init__).parameters) == [
+        "self", "work_name", "job_pool", "env", "item_reader", "parameters", "item_selector", "map_run_record"]
+    assert set(inspect.get_annotations(ProgressCounter)) == {
+        "aborted", "failed", "pending", "results_written", "running", "succeeded", "timed_out", "total"}
+    # What the patch exists for: moto's own grammar still refuses a batcher and EXPRESS children.
+    batched = {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemBatcher": {"MaxItemsPerBatch": 2},
+                                                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
+                                                                                      "ExecutionType": "EXPRESS"},
+                                                                  "StartAt": "P",
+                                                                  "States": {"P": {"Type": "Pass", "End": True}}},
+                                                "End": True}}}
+    with pytest.raises(Exception, match="ItemBatcher"):
+        distributed_map._original(json.dumps(batched))
+    distributed_map.parse(json.dumps(batched))
+
+
+def _finished(sfn: Any, arn: str) -> dict[str, Any]:
+    for _ in range(600):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} still running")
+
+
+def test_distributed_map_lists_every_page_in_batches_and_fails_past_its_threshold(canary_function: str) -> None:
+    """A Distributed Map over an S3 listing runs as Step Functions runs it: every page of ListObjectsV2 (more
+    than 1,000 keys), items in Step Functions' shape, batched with their BatchInput, EXPRESS children, item
+    and execution counts apart, States.ItemReaderFailed for a bucket that is not there, and a failed child
+    ends the Map Run with States.ExceedToleratedFailureThreshold."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="canary-listing")
+    for i in range(1001):
+        s3.put_object(Bucket="canary-listing", Key=f"in/{i:04d}.pdf", Body=b"%PDF")
+    s3.put_object(Bucket="canary-listing", Key="elsewhere.pdf", Body=b"%PDF")
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = {"StartAt": "Map", "States": {
+        "Map": {"Type": "Map", "Label": "canary", "MaxConcurrency": 3, "ToleratedFailurePercentage": 0,
+                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                               "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"}},
+                "ItemBatcher": {"MaxItemsPerBatch": 500, "BatchInput": {"bucket.$": "$.bucket", "fail.$": "$.fail"}},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                                  "StartAt": "Call",
+                                  "States": {"Call": {"Type": "Task", "Resource": canary_function,
+                                                      "Parameters": {"fail.$": "$.BatchInput.fail",
+                                                                     "bucket.$": "$.BatchInput.bucket",
+                                                                     "n.$": "States.ArrayLength($.Items)",
+                                                                     "first.$": "$.Items[0]"},
+                                                      "End": True}}},
+                "Catch": [{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "ResultPath": "$.error",
+                           "Next": "Incomplete"}],
+                "End": True},
+        "Incomplete": {"Type": "Fail", "Error": "Incomplete", "CausePath": "$.error.Cause"}}}
+    machine = sfn.create_state_machine(name="canary-map", definition=json.dumps(definition),
+                                       roleArn="arn:aws:iam::123456789012:role/x")["stateMachineArn"]
+
+    def run(name: str, **state_input: Any) -> dict[str, Any]:
+        arn = sfn.start_execution(stateMachineArn=machine, name=name,
+                                  input=json.dumps({"fail": False, **state_input}))["executionArn"]
+        return _finished(sfn, arn)
+
+    done = run("all", bucket="canary-listing", prefix="in/")
+    assert done["status"] == "SUCCEEDED", done
+    batches = [b["echo"] for b in json.loads(done["output"])]
+    assert [b["n"] for b in batches] == [500, 500, 1]
+    assert {b["bucket"] for b in batches} == {"canary-listing"}
+    first = batches[0]["first"]
+    assert set(first) == {"Etag", "Key", "LastModified", "Size", "StorageClass"}
+    assert first["Key"] == "in/0000.pdf" and first["Size"] == 4 and isinstance(first["LastModified"], int)
+    map_run = sfn.describe_map_run(mapRunArn=sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"][0][
+        "mapRunArn"])
+    assert (map_run["itemCounts"]["total"], map_run["itemCounts"]["succeeded"]) == (1001, 1001)
+    assert (map_run["executionCounts"]["total"], map_run["executionCounts"]["succeeded"]) == (3, 3)
+
+    empty = run("empty", bucket="canary-listing", prefix="nothing-here/")
+    assert (empty["status"], json.loads(empty["output"])) == ("SUCCEEDED", [])
+    missing = run("missing", bucket="canary-no-such-bucket", prefix="in/")
+    assert (missing["status"], missing["error"]) == ("FAILED", "States.ItemReaderFailed")
+    failed = run("failed", bucket="canary-listing", prefix="in/", fail=True)
+    assert (failed["status"], failed["error"]) == ("FAILED", "Incomplete")
+    assert "tolerated failure threshold" in failed["cause"]

@@ -1,5 +1,6 @@
 """The state machine definition: rendered as Terraform renders it, and checked against the rules of the
-Amazon States Language independently of moto (which accepts some definitions AWS rejects)."""
+Amazon States Language independently of moto (which accepts some definitions AWS rejects). The backfill's
+definition has its own tests (test_asl_backfill.py); the error names both retry are checked here."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ VALUES = {
     "analysis_timeout_seconds": 3600,
     "textract_retry_interval_seconds": 5,
     "textract_retry_max_attempts": 6,
+}
+
+BACKFILL_VALUES = {
+    "backfill_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-backfill",
+    "backfill_max_concurrency": 7,
 }
 
 STATE_FIELDS = {
@@ -134,12 +140,23 @@ def test_callback_wait_has_a_timeout_and_textract_errors_are_retried(definition:
     assert throttle["BackoffRate"] > 1 and throttle["JitterStrategy"] == "FULL"
 
 
+def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The states of a definition and of its Maps' item processors."""
+    out = []
+    for state in definition["States"].values():
+        out.append(state)
+        if "ItemProcessor" in state:
+            out += _all_states(state["ItemProcessor"])
+    return out
+
+
 def test_retried_error_names_are_our_retryable_errors(definition: dict[str, Any]) -> None:
-    """The ASL retries errors by class name: each name must exist and be marked retryable, and every
-    retryable error must be retried somewhere."""
+    """The ASLs (the pipeline's, the backfill's) retry errors by class name: each name must exist and be
+    marked retryable, and every retryable error must be retried somewhere."""
     ours = {cls.__name__: cls for cls in errors.ALL_ERRORS}
-    retried = {e for s in definition["States"].values() for r in s.get("Retry", []) for e in r["ErrorEquals"]
-               if not e.startswith(("Lambda.", "States."))}
+    backfill = json.loads(asl.render(BACKFILL_VALUES, asl.BACKFILL_TEMPLATE))
+    retried = {e for s in _all_states(definition) + _all_states(backfill) for r in s.get("Retry", [])
+               for e in r["ErrorEquals"] if not e.startswith(("Lambda.", "States."))}
     for name in retried:
         assert name in ours and ours[name].retryable, name
     assert {n for n, c in ours.items() if c.retryable} <= retried

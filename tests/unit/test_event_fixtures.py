@@ -18,7 +18,7 @@ STATE_INPUTS = ["register_input", "start_analysis_input", "parse_input", "valida
                 "record_failure_input"]
 SCHEMA_OF = {**{name: name for name in STATE_INPUTS},
              "s3_object_created": "s3_event", "sns_textract_completion": "callback_input",
-             "sqs_intake_batch": "intake_input"}
+             "sqs_intake_batch": "intake_input", "backfill_input": "backfill_input"}
 
 
 def test_every_fixture_is_checked_or_known() -> None:
@@ -50,6 +50,18 @@ def test_s3_event_is_eventbridge_object_created() -> None:
     assert event["resources"] == [f"arn:aws:s3:::{event['detail']['bucket']['name']}"]
     assert {"key", "size", "etag", "version-id", "sequencer"} <= set(event["detail"]["object"])
     assert {"request-id", "requester", "reason"} <= set(event["detail"])
+
+
+def test_backfill_batch_is_a_listing_of_the_ingest_bucket_holding_the_upload() -> None:
+    batch = load_event("backfill_input")
+    upload = s3_source(load_event("s3_object_created"))
+    assert batch["BatchInput"] == {"bucket": upload.bucket}
+    for item in batch["Items"]:  # Step Functions' spelling of a ListObjectsV2 entry, not boto3's
+        assert set(item) == {"Etag", "Key", "LastModified", "Size", "StorageClass"}
+        assert isinstance(item["LastModified"], int) and item["Etag"].startswith('"')
+    listed = batch["Items"][0]
+    assert (listed["Key"], listed["Size"], listed["Etag"].strip('"')) == (
+        upload.key, upload.size, load_event("s3_object_created")["detail"]["object"]["etag"])
 
 
 def test_sns_record_carries_textract_notification() -> None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
-from invoice_pipeline.domain.events import s3_source
+from invoice_pipeline.domain.events import S3Source, event_object, s3_source
 from invoice_pipeline.errors import InvalidEvent
 
 # Step Functions: at most 80 characters; only these are safe in CloudWatch Logs and X-Ray too.
@@ -52,3 +53,22 @@ def execution_name(body: Any) -> str:
     prefix = "s3-"
     room = NAME_MAX - len(prefix) - 1 - len(digest)
     return f"{prefix}{_readable(src.key, room)}-{digest}"
+
+
+def object_created_message(src: S3Source, *, etag: str, account: str, region: str, time: datetime, source: str,
+                           reason: str) -> dict[str, Any]:
+    """An intake message for an object already stored: the "Object Created" event EventBridge delivered (or
+    would have) for this very version, so its execution name is the upload's. `source` and `reason` say
+    who sent it instead of S3; the id is derived from the version, as a redelivered event keeps its id."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3://{src.bucket}/{src.key}?version={src.version_id}")),
+        "detail-type": "Object Created",
+        "source": source,
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:s3:::{src.bucket}"],
+        "detail": {"version": "0", "bucket": {"name": src.bucket}, "object": event_object(src, etag=etag),
+                   "reason": reason},
+    }

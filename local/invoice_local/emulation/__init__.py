@@ -11,6 +11,7 @@ starts them."""
 from __future__ import annotations
 
 from invoice_local.emulation import (
+    distributed_map,
     event_sources,
     eventbridge,
     lambda_runner,
@@ -29,3 +30,4 @@ def install() -> None:
     event_sources.install()
     stepfunctions.install()
     policy_conditions.install()
+    distributed_map.install()
