@@ -267,7 +267,8 @@ def test_sign_in_upload_watch_completed_and_check_the_total(local_stack: dict[st
     assert total == EXPECTED_TOTAL
     assert page.evaluate("document.querySelector('#detail').dataset.status") == "COMPLETED"
     assert page.evaluate("document.querySelectorAll('#invoices .line-items tbody tr').length") == 4
-    assert page.evaluate("document.querySelectorAll('#timeline li').length") == 5
+    # RECEIVED, QUEUED, ANALYZING, PARSING, VALIDATING, COMPLETED
+    assert page.evaluate("document.querySelectorAll('#timeline li').length") == 6
     assert page.evaluate("document.querySelector('#upload li .upload-status')?.textContent") == "COMPLETED"
     page.evaluate("document.querySelector('#detail').scrollIntoView()")
     page.screenshot(SCREENSHOT)

@@ -87,11 +87,11 @@ def test_reprocess_runs_a_new_execution_and_keeps_one_invoice_set(api_stack: Sta
     assert body["execution_arn"] == arn
     statuses = [(e["to_status"], e["execution_arn"]) for e in body["timeline"]]
     first_arn = first["executionArn"]
-    assert statuses == [("RECEIVED", first_arn), ("ANALYZING", first_arn), ("PARSING", first_arn),
-                        ("VALIDATING", first_arn), (doc.status, first_arn),
-                        ("RECEIVED", arn), ("ANALYZING", arn), ("PARSING", arn), ("VALIDATING", arn),
+    assert statuses == [("RECEIVED", first_arn), ("QUEUED", first_arn), ("ANALYZING", first_arn),
+                        ("PARSING", first_arn), ("VALIDATING", first_arn), (doc.status, first_arn),
+                        ("RECEIVED", arn), ("QUEUED", arn), ("ANALYZING", arn), ("PARSING", arn), ("VALIDATING", arn),
                         (doc.status, arn)]
-    restart = body["timeline"][5]
+    restart = body["timeline"][6]
     assert restart["from_status"] == doc.status
     assert restart["detail"]["reprocess"] is True
     assert restart["detail"]["requested_by"] == "jwt:user-1"

@@ -257,5 +257,6 @@ def test_every_state_payload_matches_its_schema(stack: Stack, standin: standin_m
         if call["ok"]:
             validate_definition("states", f"{fn}_output", call["result"])
         seen.add(fn)
-    assert seen == {"intake", "register", "start_analysis", "callback", "parse", "validate", "persist",
-                    "record_failure"}
+    # dispatch runs on its schedule (every minute), so it may or may not have run during the test
+    assert seen - {"dispatch"} == {"intake", "register", "admit", "start_analysis", "callback", "parse", "validate",
+                                   "persist", "record_failure"}
