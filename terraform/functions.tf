@@ -126,50 +126,12 @@ resource "aws_lambda_function_event_invoke_config" "callback" {
 # Callback notifications that failed every retry (Lambda on-failure destination) or could not be delivered
 # at all (the SNS subscription's redrive policy). Their executions time out into TaskTimedOut; the messages
 # say why.
-# Its policy is its own attribute, as for the events dead-letter queue (events.tf): one attribute wait.
+# Its policy (queue_policies.tf): only the Textract topic may send.
 resource "aws_sqs_queue" "async_failures" {
-  name                      = local.async_failures_name
+  name                      = local.queues.async_failures.name
   kms_master_key_id         = aws_kms_key.main.arn
   message_retention_seconds = 1209600
-  policy                    = data.aws_iam_policy_document.async_failures.json
-}
-
-locals {
-  async_failures_name = "${local.name}-callback-failures"
-  async_failures_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.async_failures_name}"
-}
-
-data "aws_iam_policy_document" "async_failures" {
-  statement {
-    sid       = "TextractTopicSubscriptionDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.async_failures_arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.textract.arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.async_failures_arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  policy                    = data.aws_iam_policy_document.queue["async_failures"].json
 }
 
 # --- roles ---------------------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def statements() -> list[Statement]:
 def test_the_reader_finds_the_policies() -> None:
     docs = {s.document for s in statements()}
     assert {"kms", "state_machine", "fn_common", "start_expense_analysis", "get_expense_analysis",
-            "answer_task_tokens", "intake_queue", "consume_intake"} <= docs
+            "answer_task_tokens", "queue", "consume_intake"} <= docs
 
 
 def test_star_resources_only_where_the_service_has_none_and_commented() -> None:
