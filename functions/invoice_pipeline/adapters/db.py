@@ -1,8 +1,9 @@
 """Postgres connection (pg8000), transactions and migrations.
 
 One connection per process, opened on first use and reused across warm invocations (a Lambda process runs
-one invocation at a time); a broken connection is dropped and reopened once. Where several handlers share a
-process (local mode, tests), a lock serializes transactions on that one connection. Credentials come from
+one invocation at a time); a broken connection is dropped and reopened once. Local mode runs each invocation
+in a worker process of its own too (the emulation's execution environments), so the lock only matters where
+several threads of one process use it: the local CLI, tests under moto's decorator, migrations. Credentials come from
 DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code."""
 
 from __future__ import annotations
