@@ -170,6 +170,14 @@ class RunningStack:
             self.stop()
 
 
+def deploy_variables(database_url: str, quotas: Quotas) -> dict[str, Any]:
+    """What local mode passes to terraform apply beside local.tfvars. The quotas describe the emulated account,
+    so the admission control is deployed to match them, as textract_start_rate and textract_max_jobs default
+    to the region's quotas in AWS."""
+    return {"database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
+            "textract_start_rate": quotas.start_tps, "textract_max_jobs": quotas.max_jobs}
+
+
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
        drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
        say: Callable[[str, str], None] | None = None, progress: Any = None,
@@ -234,9 +242,8 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
         from invoice_local import deployment
 
-        deployed = deployment.deploy(emu.endpoint, {
-            "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
-        }, state_dir, progress=progress or _deploy_progress_bar())
+        deployed = deployment.deploy(emu.endpoint, deploy_variables(database_url, quotas), state_dir,
+                                     progress=progress or _deploy_progress_bar())
         resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
                      "state_machine_arn": deployed.state_machine_arn,
                      "backfill_state_machine_arn": deployed.backfill_state_machine_arn}

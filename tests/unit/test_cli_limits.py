@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from invoice_local import commands, stack
 from invoice_local.cli import build_parser
-from invoice_local.textract_quotas import DEFAULTS
+from invoice_local.textract_quotas import DEFAULTS, Quotas
 
 LIMIT_FLAGS = ["--textract-start-tps", "2", "--textract-get-tps", "3", "--textract-max-jobs", "4",
                "--textract-job-seconds", "1.5", "--db-max-connections", "20", "--lambda-concurrency", "150"]
@@ -59,3 +59,9 @@ def test_stack_up_refuses_a_bad_quota_before_starting_anything(tmp_path: Path) -
     with pytest.raises(ValueError, match="max_jobs"):
         stack.up(state_dir=tmp_path / "state", textract_max_jobs=0)
     assert not (tmp_path / "state").exists()
+
+
+def test_the_deployed_admission_control_follows_the_emulated_quotas() -> None:
+    variables = stack.deploy_variables("postgresql://x", Quotas(start_tps=2, get_tps=3, max_jobs=4))
+    assert (variables["textract_start_rate"], variables["textract_max_jobs"]) == (2, 4)
+    assert variables["database_url"] == "postgresql://x"
