@@ -25,8 +25,8 @@ from tests.shared_data import REPO_ROOT, skip_or_fail
 FUNCTIONS = set(manifest.functions())
 # What functions/invoice_pipeline/config.py and observability.py read.
 REQUIRED_ENV = {"RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN", "TEXTRACT_ROLE_ARN", "TEXTRACT_OUTPUT_BUCKET",
-                "TEXTRACT_OUTPUT_PREFIX", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR", "POWERTOOLS_SERVICE_NAME",
-                "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+                "TEXTRACT_OUTPUT_PREFIX", "TEXTRACT_OUTPUT_KMS_KEY", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR",
+                "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 # Resources that only exist with the database and network on (local mode turns both off).
 AWS_ONLY_TYPES = {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group", "aws_secretsmanager_secret",
                   "aws_secretsmanager_secret_version", "aws_lambda_invocation", "aws_vpc", "aws_subnet",
