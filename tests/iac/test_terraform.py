@@ -146,6 +146,12 @@ def test_events_state_machine_and_textract_wiring(plans: dict[str, dict[str, Any
     assert sm["type"] == "STANDARD"
     assert sm["tracing_configuration"] == [{"enabled": True}]
     assert sm["logging_configuration"][0]["level"] in ("ALL", "ERROR")
+    # Execution data would put every $$.Task.Token of StartAnalysis's parameters in CloudWatch Logs.
+    assert sm["logging_configuration"][0]["include_execution_data"] is False
+    assert [e["type"] for e in sm["encryption_configuration"]] == ["CUSTOMER_MANAGED_KMS_KEY"]
+    config = {r["address"]: r for r in plans[mode]["configuration"]["root_module"]["resources"]}
+    encryption = config["aws_sfn_state_machine.pipeline"]["expressions"]["encryption_configuration"][0]
+    assert "aws_kms_key.main.arn" in encryption["kms_key_id"]["references"]
     sub = res["aws_sns_topic_subscription.callback"]
     assert sub["protocol"] == "lambda"
     assert res["aws_lambda_permission.callback_from_sns"]["principal"] == "sns.amazonaws.com"
