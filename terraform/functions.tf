@@ -320,7 +320,9 @@ data "aws_iam_policy_document" "start_expense_analysis" {
   }
 }
 
-# Textract writes its raw output (OutputConfig) with the caller's permissions.
+# Textract writes its raw output (OutputConfig) with the caller's permissions, under the pipeline's key
+# (StartExpenseAnalysis KMSKeyId = TEXTRACT_OUTPUT_KMS_KEY): start_analysis also holds encrypt_with_key
+# (kms:GenerateDataKey) for that, and the key policy delegates to IAM (AccountAdministersTheKeyThroughIam).
 data "aws_iam_policy_document" "write_textract_output" {
   statement {
     sid       = "TextractWritesItsOutput"
@@ -345,6 +347,17 @@ data "aws_iam_policy_document" "answer_task_tokens" {
     sid       = "AnswerTaskTokens"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
     resources = [local.state_machine_arn]
+  }
+  # The execution's data is under the pipeline's key (statemachine.tf): the answer is encrypted with it.
+  statement {
+    sid       = "EncryptTheAnswer"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
   }
 }
 
@@ -388,6 +401,17 @@ data "aws_iam_policy_document" "start_executions" {
     sid       = "StartExecutions"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+  # The input is stored under the pipeline's key (statemachine.tf).
+  statement {
+    sid       = "EncryptTheInput"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
   }
 }
 

@@ -56,6 +56,7 @@ locals {
       TEXTRACT_ROLE_ARN            = aws_iam_role.textract.arn
       TEXTRACT_OUTPUT_BUCKET       = aws_s3_bucket.results.id
       TEXTRACT_OUTPUT_PREFIX       = var.textract_output_prefix
+      TEXTRACT_OUTPUT_KMS_KEY      = aws_kms_key.main.arn
       ANALYSIS_TIMEOUT_SECONDS     = tostring(var.analysis_timeout_seconds)
       TEXTRACT_START_RATE          = tostring(local.textract_start_rate)
       TEXTRACT_MAX_JOBS            = tostring(local.textract_max_jobs)

@@ -44,6 +44,23 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # CloudWatch Logs' vended-log delivery decrypts the data key the state machine's role made for its
+  # encrypted execution logs (Step Functions Developer Guide, "Data at rest encryption", CloudWatch Logs).
+  statement {
+    sid       = "LogDeliveryDecrypts"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   # Services that put messages on the encrypted queues and topics: EventBridge (dead letters), SNS (the
   # callback subscription's dead letters) and CloudWatch (alarm notifications).
   statement {

@@ -9,8 +9,8 @@ variable "project" {
   description = "First part of every resource name (`<project>-<environment>-<component>`)."
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.project))
-    error_message = "project: 3-16 characters, lower-case letters, digits and hyphens (it ends up in S3 bucket names)."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}[a-z0-9]$", var.project))
+    error_message = "project: 3-12 characters, lower-case letters, digits and hyphens (it ends up in S3 bucket names: <project>-<environment>-access-logs-<account>-<region> must stay within 63; tests/iac/test_names.py)."
   }
 }
 
@@ -31,8 +31,11 @@ variable "region" {
   description = "AWS region to deploy into."
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region: an AWS region name such as us-east-1 or eu-west-3."
+    # The commercial regions with a Textract endpoint in AWS's SDK endpoint data (botocore endpoints.json,
+    # partition "aws"). Other partitions (GovCloud, China) are refused: IAM conditions, the ASL and the API
+    # build arn:aws: ARNs, and AnalyzeExpense's availability there is unverified.
+    condition     = contains(["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-south-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2"], var.region)
+    error_message = "region: one of the commercial regions where Textract's AnalyzeExpense is offered (us-east-1, us-east-2, us-west-1, us-west-2, ca-central-1, eu-west-1, eu-west-2, eu-west-3, eu-central-1, eu-central-2, eu-south-2, ap-south-1, ap-northeast-1, ap-northeast-2, ap-southeast-1, ap-southeast-2). Other partitions (GovCloud, China) are not supported, and the pipeline cannot run where AnalyzeExpense is not."
   }
 }
 

@@ -3,8 +3,9 @@
 One connection per process, opened on first use and reused across warm invocations (a Lambda process runs
 one invocation at a time); a broken connection is dropped and reopened once. Local mode runs each invocation
 in a worker process of its own too (the emulation's execution environments), so the lock only matters where
-several threads of one process use it: the local CLI, tests under moto's decorator, migrations. Credentials come from
-DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code."""
+several threads of one process use it: the local CLI, tests under moto's decorator, migrations. Credentials
+come from DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code. On the AWS
+path the server's certificate and host name are always verified (adapters/dbtls.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from pg8000.exceptions import DatabaseError, InterfaceError
@@ -21,6 +23,7 @@ from pg8000.native import Connection
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws
+from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_context
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 
@@ -29,7 +32,10 @@ _con: Connection | None = None
 _con_source: tuple[str | None, str | None] = (None, None)  # what _con was opened from
 
 
-def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
+def _secret_kwargs(secret_arn: str, cafile: Path | None = None) -> dict[str, Any]:
+    """Connection settings from the secret, with TLS verified against `cafile` (the packaged RDS CA bundle
+    unless a test names another)."""
+    context = verified_context(cafile or packaged_bundle())
     raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
     secret = json.loads(raw)
     return {
@@ -38,7 +44,7 @@ def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
         "host": secret["host"],
         "port": int(secret.get("port", 5432)),
         "database": secret.get("dbname", "postgres"),
-        "ssl_context": True,
+        "ssl_context": context,
     }
 
 
@@ -53,7 +59,7 @@ def _open() -> Connection:
     try:
         return Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
     except (InterfaceError, DatabaseError, OSError) as exc:
-        raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
+        raise DatabaseUnavailable(f"cannot connect to Postgres: {rejected(exc) or exc}") from exc
 
 
 def connection() -> Connection:
