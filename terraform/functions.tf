@@ -343,10 +343,15 @@ data "aws_iam_policy_document" "get_expense_analysis" {
 
 # Answer the waiting execution's task token.
 data "aws_iam_policy_document" "answer_task_tokens" {
+  # SendTaskSuccess and SendTaskFailure have no resource types: the Service Authorization Reference,
+  # "Actions, resources, and condition keys for AWS Step Functions", leaves their Resource types column
+  # empty, which it defines as "you must specify all resources ("*")". A state machine ARN here is not a
+  # scope AWS evaluates for them. The task token itself is the capability: only the execution's own
+  # Task state hands it out, and the encryption statement below stays scoped to this state machine.
   statement {
     sid       = "AnswerTaskTokens"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
-    resources = [local.state_machine_arn]
+    resources = ["*"]
   }
   # The execution's data is under the pipeline's key (statemachine.tf): the answer is encrypted with it.
   statement {
