@@ -62,7 +62,9 @@ resource "aws_lambda_function" "fn" {
   # -1: unreserved. Reserved where a downstream quota would otherwise be overrun (StartExpenseAnalysis TPS).
   # Not parse: Textract throttling there is retried by the state machine for minutes, while a throttled
   # Lambda invocation only gets the ASL's short Lambda.TooManyRequestsException retry.
-  reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, -1)
+  # None at all on an account whose limit is at most the connection budget: the limit bounds the
+  # connections itself, and AWS would refuse any reservation on a limit under 100 anyway.
+  reserved_concurrent_executions = local.reservations_apply ? lookup(var.reserved_concurrency, each.key, -1) : -1
 
   ephemeral_storage {
     size = each.key == "register" ? var.register_ephemeral_storage_mb : 512

@@ -41,6 +41,9 @@ locals {
     database    = f.database
   } }
   database_functions = sort([for k, f in local.functions : k if f.database])
+  # Reserved concurrency is how Postgres connections are bounded, unless the account's whole Lambda
+  # concurrency is already within the connection budget (variables.tf, lambda_account_concurrency).
+  reservations_apply = var.lambda_account_concurrency > var.database_connection_budget
   function_names     = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
   state_functions    = sort([for k, f in local.functions : k if f.state])
 

@@ -173,7 +173,7 @@ variable "reserved_concurrency" {
     register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
     record_failure = 5, dispatch = 1, migrate = 1, api = 20,
   }
-  description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. AWS keeps 100 of the account's concurrency unreserved: on an account whose limit is still 10, raise it first."
+  description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. Applied only when lambda_account_concurrency exceeds database_connection_budget (otherwise the account limit bounds the connections itself), and then AWS requires them to leave 100 of the account's concurrency unreserved."
 
   validation {
     condition     = alltrue([for k, v in var.reserved_concurrency : contains(keys(local.functions), k) && v >= 1 && floor(v) == v])
@@ -188,6 +188,22 @@ variable "reserved_concurrency" {
   validation {
     condition     = sum([for k in local.database_functions : lookup(var.reserved_concurrency, k, 0)]) <= var.database_connection_budget
     error_message = "reserved_concurrency: the functions that connect to Postgres may together hold more connections than database_connection_budget."
+  }
+}
+
+variable "lambda_account_concurrency" {
+  type        = number
+  default     = 1000
+  description = "The account's Lambda concurrency limit in this region (`aws lambda get-account-settings`: AccountLimit.ConcurrentExecutions; 1000 is AWS's default, new accounts often have 10). At most database_connection_budget, it bounds the Postgres connections itself and no function gets a reservation; above it, reserved_concurrency applies and must leave min(100, this) unreserved, as Lambda's PutFunctionConcurrency requires."
+
+  validation {
+    condition     = var.lambda_account_concurrency >= 1 && floor(var.lambda_account_concurrency) == var.lambda_account_concurrency
+    error_message = "lambda_account_concurrency: a whole number >= 1, the account's limit (aws lambda get-account-settings)."
+  }
+
+  validation {
+    condition     = var.lambda_account_concurrency <= var.database_connection_budget || sum(concat([0], values(var.reserved_concurrency))) <= var.lambda_account_concurrency - min(100, var.lambda_account_concurrency)
+    error_message = "lambda_account_concurrency: reserved_concurrency reserves ${sum(concat([0], values(var.reserved_concurrency)))} in all, but AWS lets an account whose limit is ${var.lambda_account_concurrency} reserve at most ${var.lambda_account_concurrency - min(100, var.lambda_account_concurrency)} (it keeps min(100, limit) unreserved), so terraform apply would fail. Raise the account's Lambda concurrency quota (Service Quotas: AWS Lambda, \"Concurrent executions\") and set lambda_account_concurrency to the new limit, or lower reserved_concurrency. The reservations are what bound Postgres connections while the limit exceeds database_connection_budget (${var.database_connection_budget})."
   }
 }
 

@@ -170,12 +170,15 @@ class RunningStack:
             self.stop()
 
 
-def deploy_variables(database_url: str, quotas: Quotas) -> dict[str, Any]:
+def deploy_variables(database_url: str, quotas: Quotas,
+                     lambda_concurrency: int = lambda_limits.ACCOUNT_CONCURRENCY) -> dict[str, Any]:
     """What local mode passes to terraform apply beside local.tfvars. The quotas describe the emulated account,
     so the admission control is deployed to match them, as textract_start_rate and textract_max_jobs default
-    to the region's quotas in AWS."""
+    to the region's quotas in AWS; so does its Lambda concurrency limit, which decides whether the functions
+    get reservations (terraform/variables.tf, lambda_account_concurrency)."""
     return {"database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
-            "textract_start_rate": quotas.start_tps, "textract_max_jobs": quotas.max_jobs}
+            "textract_start_rate": quotas.start_tps, "textract_max_jobs": quotas.max_jobs,
+            "lambda_account_concurrency": lambda_concurrency}
 
 
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
@@ -242,7 +245,8 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
         from invoice_local import deployment
 
-        deployed = deployment.deploy(emu.endpoint, deploy_variables(database_url, quotas), state_dir,
+        variables = deploy_variables(database_url, quotas, lambda_concurrency)
+        deployed = deployment.deploy(emu.endpoint, variables, state_dir,
                                      progress=progress or _deploy_progress_bar())
         resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
                      "state_machine_arn": deployed.state_machine_arn,

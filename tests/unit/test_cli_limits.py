@@ -62,6 +62,11 @@ def test_stack_up_refuses_a_bad_quota_before_starting_anything(tmp_path: Path) -
 
 
 def test_the_deployed_admission_control_follows_the_emulated_quotas() -> None:
-    variables = stack.deploy_variables("postgresql://x", Quotas(start_tps=2, get_tps=3, max_jobs=4))
+    variables = stack.deploy_variables("postgresql://x", Quotas(start_tps=2, get_tps=3, max_jobs=4), 10)
     assert (variables["textract_start_rate"], variables["textract_max_jobs"]) == (2, 4)
     assert variables["database_url"] == "postgresql://x"
+    # The emulated account's Lambda limit too: on a limit of 10 Terraform plans no reservations, which the
+    # emulation would refuse as AWS does (tests/iac/test_lambda_concurrency.py plans that case).
+    assert variables["lambda_account_concurrency"] == 10
+    default = stack.deploy_variables("postgresql://x", Quotas(start_tps=2, get_tps=3, max_jobs=4))
+    assert default["lambda_account_concurrency"] == 1000
