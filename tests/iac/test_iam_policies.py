@@ -215,3 +215,15 @@ def test_reading_agrees_with_terraform(plans: dict[str, dict[str, Any]]) -> None
                 from_terraform.add((res["name"], tuple(st["actions"]["constant_value"])))
     from_text = {(s.document, tuple(s.actions)) for s in statements() if s.star_resource}
     assert from_terraform and from_terraform <= from_text
+
+
+def test_each_state_machine_role_uses_the_key_for_its_own_state_machine_only() -> None:
+    """Both state machines are encrypted with the pipeline's key: each role may use it only in its own state
+    machine's encryption context, and make the data key its encrypted logs need."""
+    for document, arn in (("state_machine", "local.state_machine_arn"),
+                          ("backfill", "local.backfill_state_machine_arn")):
+        found = {s.value("sid"): s for s in statements() if s.document == document}
+        key = found['"StateMachineKey"']
+        assert sorted(key.actions) == ["kms:Decrypt", "kms:GenerateDataKey"], document
+        assert "kms:EncryptionContext:aws:states:stateMachineArn" in key.body and f"[{arn}]" in key.body, document
+        assert found['"EncryptedLogDelivery"'].actions == ["kms:GenerateDataKey"], document

@@ -152,6 +152,12 @@ def test_events_state_machine_and_textract_wiring(plans: dict[str, dict[str, Any
     config = {r["address"]: r for r in plans[mode]["configuration"]["root_module"]["resources"]}
     encryption = config["aws_sfn_state_machine.pipeline"]["expressions"]["encryption_configuration"][0]
     assert "aws_kms_key.main.arn" in encryption["kms_key_id"]["references"]
+    # The backfill's state machine likewise: its data is object keys (uploaders' file names).
+    backfill = res["aws_sfn_state_machine.backfill"]
+    assert backfill["logging_configuration"][0]["include_execution_data"] is False
+    assert [e["type"] for e in backfill["encryption_configuration"]] == ["CUSTOMER_MANAGED_KMS_KEY"]
+    encryption = config["aws_sfn_state_machine.backfill"]["expressions"]["encryption_configuration"][0]
+    assert "aws_kms_key.main.arn" in encryption["kms_key_id"]["references"]
     sub = res["aws_sns_topic_subscription.callback"]
     assert sub["protocol"] == "lambda"
     assert res["aws_lambda_permission.callback_from_sns"]["principal"] == "sns.amazonaws.com"
