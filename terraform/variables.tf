@@ -477,6 +477,17 @@ variable "create_vpc_endpoints" {
   description = "Create the VPC endpoints the functions need (S3 gateway; Secrets Manager, Step Functions, Textract interface). Turn off for an existing VPC that already has them."
 }
 
+variable "vpc_endpoint_az_count" {
+  type        = number
+  default     = null
+  description = "Availability zones the interface endpoints are placed in: the first N private subnets (null: all of them). Each endpoint is billed per zone, so 1 halves their cost (docs/cost.md, lean profile); an outage of that zone then cuts the functions off from Step Functions, Textract, SQS and Secrets Manager."
+
+  validation {
+    condition     = var.vpc_endpoint_az_count == null ? true : var.vpc_endpoint_az_count >= 1 && floor(var.vpc_endpoint_az_count) == var.vpc_endpoint_az_count
+    error_message = "vpc_endpoint_az_count: null (every private subnet's zone), or a whole number of at least 1."
+  }
+}
+
 # --- database ------------------------------------------------------------------------------------------
 
 variable "db_instance_class" {
