@@ -405,8 +405,8 @@ variable "event_max_age_seconds" {
 
 variable "state_machine_log_level" {
   type        = string
-  default     = "ALL"
-  description = "Step Functions execution logging level (ALL, ERROR, FATAL)."
+  default     = "ERROR"
+  description = "Step Functions execution logging level (ALL, ERROR, FATAL). ERROR logs every failed step with its input; a Standard execution's whole history stays in Step Functions for 90 days anyway, and ALL copies each of its events to CloudWatch Logs as well (docs/cost.md)."
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL"], var.state_machine_log_level)
