@@ -5,6 +5,7 @@ the ones that follow from the Terraform plan and the price table."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from bench.cost.activity import ActivityItem
 from bench.cost.floor import FloorItem
@@ -54,14 +55,26 @@ def variable_table(items: list[LineItem], total: str = "everything but Textract"
     return "\n".join(rows)
 
 
+def summary_table(rows: list[tuple[str, str, str]]) -> str:
+    """(what, default deployment, lean profile) rows."""
+    out = ["| | default deployment | lean profile |", "|---|---|---|"]
+    out += [f"| {what} | {default} | {lean} |" for what, default, lean in rows]
+    return "\n".join(out)
+
+
 def prices_table(prices: Prices) -> str:
     rows = ["| price | USD | unit | source |", "|---|---|---|---|"]
     for name, value in prices.unit_prices.items():
-        rows.append(f"| `{name}` | {value:g} | {prices.units[name]} | {prices.sources[name]} |")
+        rows.append(f"| `{name}` | {_plain(value)} | {prices.units[name]} | {prices.sources[name]} |")
     classes = ", ".join(f"{k} {v:g}" for k, v in prices.rds_instance_hour.items())
     rows.append(f"| `rds_postgres_instance_hour` | {classes} | instance-hour, Single-AZ (Multi-AZ: twice) | "
                 f"{prices.rds_source} |")
     return "\n".join(rows)
+
+
+def _plain(value: float) -> str:
+    """A price as written on AWS's pages: 0.000025, not 2.5e-05."""
+    return format(Decimal(repr(value)).normalize(), "f")
 
 
 def _marks(name: str) -> tuple[str, str]:
