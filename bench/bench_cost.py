@@ -132,12 +132,41 @@ def _summary(runs: dict[str, tuple[usage.RunUsage, dict[str, Any]]], items: dict
     ]
 
 
+def _write_doc(blocks: dict[str, str]) -> None:
+    text = DOC.read_text()
+    for name, content in blocks.items():
+        text = report.replace_block(text, name, content)
+    DOC.write_text(text)
+    print(f"tables written to {DOC}")
+
+
+def _floor_only(write_doc: bool) -> int:
+    """The plans alone: the floor's resource tables and the price table (what tests/iac/test_cost_floor.py
+    checks); the measured tables and the summary keep the last full run's figures."""
+    from invoice_local.emulation import server
+
+    prices = load_prices()
+    with server.start() as emulation:  # answers the plan's one call (a generated password)
+        plans = _plans(emulation.endpoint)
+    blocks = {"floor": report.floor_table(floor.inventory(plans["default"], prices)),
+              "floor-lean": report.floor_table(floor.inventory(plans["lean"], prices)),
+              "prices": report.prices_table(prices)}
+    for name, table in blocks.items():
+        print(f"\n{name}:\n{table}")
+    if write_doc:
+        _write_doc(blocks)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=30, help="documents in each scenario")
     parser.add_argument("--spacing", type=float, default=2.0,
                         help="seconds between uploads in the steady scenario (the burst uploads all at once)")
     parser.add_argument("--write-doc", action="store_true", help="rewrite the generated tables of docs/cost.md")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="only plan terraform/ and print (or write) the floor's resource tables and the prices: "
+                             "a few minutes, after a change to terraform/ or prices.json")
     args = parser.parse_args()
     for var, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
                        ("AWS_DEFAULT_REGION", "us-east-1")):
@@ -152,6 +181,8 @@ def main() -> int:
     from invoice_pipeline.adapters import db
 
     prices = load_prices()
+    if args.floor_only:
+        return _floor_only(args.write_doc)
     work = Path(tempfile.mkdtemp(prefix="bench-cost-"))
     log_dir = logs.setup(work / "logs").folder  # each function's output in a file of its own, as CloudWatch has it
     api_calls.install()
@@ -236,18 +267,13 @@ def main() -> int:
     for name, total in monthly.items():
         print(f"floor, {name}: ${total:.2f} a month = Textract's cost at {total / per_page:,.0f} pages a month")
     if args.write_doc:
-        text = DOC.read_text()
-        for name, content in (("summary", report.summary_table(summary)), ("prices", report.prices_table(prices)),
-                              ("variable-steady", report.variable_table(items["steady"])),
-                              ("variable-burst", report.variable_table(items["burst"])),
-                              ("variable-cold", report.variable_table(cold_items)),
-                              ("floor", report.floor_table(floors["default"])),
-                              ("floor-lean", report.floor_table(floors["lean"])),
-                              ("activity", report.activity_table(always)),
-                              ("backfill", report.variable_table(backfill_items, "what the backfill adds"))):
-            text = report.replace_block(text, name, content)
-        DOC.write_text(text)
-        print(f"tables written to {DOC}")
+        _write_doc({"summary": report.summary_table(summary), "prices": report.prices_table(prices),
+                    "variable-steady": report.variable_table(items["steady"]),
+                    "variable-burst": report.variable_table(items["burst"]),
+                    "variable-cold": report.variable_table(cold_items),
+                    "floor": report.floor_table(floors["default"]), "floor-lean": report.floor_table(floors["lean"]),
+                    "activity": report.activity_table(always),
+                    "backfill": report.variable_table(backfill_items, "what the backfill adds")})
     print(f"figures written to {RESULTS} (key 'cost')")
     return 0
 
