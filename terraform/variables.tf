@@ -424,8 +424,8 @@ variable "event_max_age_seconds" {
 
 variable "state_machine_log_level" {
   type        = string
-  default     = "ALL"
-  description = "Step Functions execution logging level (ALL, ERROR, FATAL)."
+  default     = "ERROR"
+  description = "Step Functions execution logging level (ALL, ERROR, FATAL). ERROR logs every failed step with its input; a Standard execution's whole history stays in Step Functions for 90 days anyway, and ALL copies each of its events to CloudWatch Logs as well (docs/cost.md)."
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL"], var.state_machine_log_level)
@@ -494,6 +494,17 @@ variable "create_vpc_endpoints" {
   type        = bool
   default     = true
   description = "Create the VPC endpoints the functions need (S3 gateway; Secrets Manager, Step Functions, Textract interface). Turn off for an existing VPC that already has them."
+}
+
+variable "vpc_endpoint_az_count" {
+  type        = number
+  default     = null
+  description = "Availability zones the interface endpoints are placed in: the first N private subnets (null: all of them). Each endpoint is billed per zone, so 1 halves their cost (docs/cost.md, lean profile); an outage of that zone then cuts the functions off from Step Functions, Textract, SQS and Secrets Manager."
+
+  validation {
+    condition     = var.vpc_endpoint_az_count == null ? true : var.vpc_endpoint_az_count >= 1 && floor(var.vpc_endpoint_az_count) == var.vpc_endpoint_az_count
+    error_message = "vpc_endpoint_az_count: null (every private subnet's zone), or a whole number of at least 1."
+  }
 }
 
 # --- database ------------------------------------------------------------------------------------------
