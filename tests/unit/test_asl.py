@@ -160,3 +160,28 @@ def test_retried_error_names_are_our_retryable_errors(definition: dict[str, Any]
     for name in retried:
         assert name in ours and ours[name].retryable, name
     assert {n for n, c in ours.items() if c.retryable} <= retried
+
+
+def _longest_wait_seconds(retry: dict[str, Any]) -> float:
+    """The longest a retrier can keep a state retrying: the sum of its intervals, capped by MaxDelaySeconds
+    (full jitter waits between 0 and that; half of it on average)."""
+    total, interval = 0.0, float(retry["IntervalSeconds"])
+    for _ in range(retry["MaxAttempts"]):
+        total += min(interval, retry.get("MaxDelaySeconds", interval))
+        interval *= retry.get("BackoffRate", 2.0)
+    return total
+
+
+def test_a_throttled_function_is_waited_for_not_failed(definition: dict[str, Any]) -> None:
+    """Reserved concurrency bounds the Postgres connections, so in a burst the functions are throttled on
+    purpose: every Lambda task retries Lambda.TooManyRequestsException on its own retrier (first, so no
+    shorter one matches it), long enough that a document waits out a burst (on average over 45 minutes)
+    instead of failing as the Lambda service errors' 8 attempts would make it."""
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        throttled = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert len(throttled) == 1 and throttled[0]["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        retry = throttled[0]
+        assert retry["JitterStrategy"] == "FULL", name
+        assert _longest_wait_seconds(retry) / 2 >= 45 * 60, name
