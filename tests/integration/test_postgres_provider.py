@@ -167,6 +167,19 @@ def test_persistent_data_dir_survives_a_restart(provider: str, private_tmp: Path
         assert query(pg.url, "select x from kept") == [[42]]
 
 
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_a_kept_cluster_restarted_at_once_keeps_its_port(provider: str, private_tmp: Path) -> None:
+    """Sessions open at the stop leave the server's side of their connections in TIME_WAIT for a minute: the
+    port is still free to listen on (postgres binds with SO_REUSEADDR), so the URL stays the same and local
+    mode restores what it deployed instead of applying Terraform again."""
+    require_provider(provider)
+    with start_postgres(private_tmp / "pgdata", prefer=provider) as pg:
+        port = pg.port
+        sessions = [pg8000.native.Connection(**connect_kwargs(pg.url)) for _ in range(3)]
+    with start_postgres(private_tmp / "pgdata", prefer=provider) as pg:
+        assert pg.port == port
+    del sessions
+
 def test_root_needs_a_traversable_directory() -> None:
     private = Path(tempfile.mkdtemp(prefix="invoice-pgtest-", dir="/tmp"))  # 0700, owned by us
     try:
