@@ -27,6 +27,27 @@ from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 
+# The connection is gone or unusable, as opposed to a statement Postgres refused: pg8000's network errors, a
+# socket timeout (OSError), and the SQLSTATEs of a lost or ending session (class 08; 57P01-57P03: the server is
+# shutting down, crashed, or not accepting connections yet). Postgres rolls back whatever a lost session had
+# begun, so the work can run again once the database is back: DatabaseUnavailable, which the state machine
+# retries for as long as an RDS failover lasts.
+_LOST_MESSAGES = ("network error", "communication error", "connection is closed")
+_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, InterfaceError):
+        return any(m in str(exc) for m in _LOST_MESSAGES)
+    if isinstance(exc, DatabaseError):
+        info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        code = str(info.get("C", ""))
+        return code.startswith("08") or code in _LOST_SQLSTATES
+    return False
+
+
 _lock = threading.RLock()
 _con: Connection | None = None
 _con_source: tuple[str | None, str | None] = (None, None)  # what _con was opened from
@@ -88,30 +109,41 @@ def close() -> None:
 @contextmanager
 def transaction() -> Iterator[Connection]:
     """BEGIN ... COMMIT on the process connection; ROLLBACK on any error. A connection that died since the
-    last invocation is replaced once before anything is written."""
+    last invocation is replaced once before anything is written; one lost in the middle of the transaction
+    (the server went down, a socket timeout) raises DatabaseUnavailable: nothing was committed."""
     with _lock:
         con = connection()
         try:
             con.run("START TRANSACTION")
-        except (InterfaceError, OSError):
+        except (InterfaceError, DatabaseError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             close()
             con = connection()
             try:
                 con.run("START TRANSACTION")
-            except (InterfaceError, OSError) as exc:
+            except (InterfaceError, DatabaseError, OSError) as exc:
                 close()
+                if not connection_lost(exc):
+                    raise
                 raise DatabaseUnavailable(f"Postgres connection lost: {exc}") from exc
         try:
             yield con
-        except BaseException:
+        except BaseException as exc:
             try:
                 con.run("ROLLBACK")
-            except (InterfaceError, OSError):
+            except (InterfaceError, DatabaseError, OSError):
                 close()
+            if connection_lost(exc):
+                close()
+                raise DatabaseUnavailable(f"Postgres connection lost in a transaction (nothing committed): "
+                                          f"{type(exc).__name__}: {exc}") from exc
             raise
         try:
             con.run("COMMIT")
-        except (InterfaceError, OSError) as exc:
+        except (InterfaceError, DatabaseError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             close()
             raise DatabaseUnavailable(f"commit failed, connection lost: {exc}") from exc
 
