@@ -9,6 +9,12 @@ REPORT ?= build/eval-report.json
 
 .PHONY: help venv test unit integration lint run eval clean require-terraform
 
+# The venv is installed with --no-compile: a module is compiled on its first import and its bytecode kept in
+# __pycache__ (ignored by git) for every later process. Where the environment sets PYTHONDONTWRITEBYTECODE
+# (some machine images do), nothing is kept, and every process compiles again what it imports: the test
+# suite starts hundreds (the CLI, local mode, moto's server), each spending seconds compiling moto and boto3.
+unexport PYTHONDONTWRITEBYTECODE
+
 help:
 	@echo "make run          run the pipeline locally on sample documents and print the results"
 	@echo "make test         create .venv and run the whole test suite"
