@@ -11,6 +11,12 @@ REPORT ?= build/eval-report.json
 # build/ is also a folder: without this, `make build` (and so plan and deploy) would find it "up to date".
 .PHONY: build tf-init plan deploy destroy checkov-venv
 
+# The venv is installed with --no-compile: a module is compiled on its first import and its bytecode kept in
+# __pycache__ (ignored by git) for every later process. Where the environment sets PYTHONDONTWRITEBYTECODE
+# (some machine images do), nothing is kept, and every process compiles again what it imports: the test
+# suite starts hundreds (the CLI, local mode, moto's server), each spending seconds compiling moto and boto3.
+unexport PYTHONDONTWRITEBYTECODE
+
 help:
 	@echo "make run          run the pipeline locally on sample documents and print the results"
 	@echo "make test         create .venv and run the whole test suite"

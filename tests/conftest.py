@@ -22,6 +22,21 @@ def load_textract(name: str) -> dict[str, Any]:
     return json.loads(require(TEXTRACT_DIR / name).read_text())
 
 
+def _stage(item: pytest.Item) -> int:
+    fixtures = getattr(item, "fixturenames", ())
+    if "stack_dir" in fixtures:  # tests/e2e/test_local_cli.py, on its own `invoices run`
+        return 2
+    return 1 if "emulation" in fixtures else 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no emulation run first, then those on the session's emulation, then those on local
+    mode's own `invoices run`. The session's deployment (tests/deploy_ahead.py) and `invoices run`
+    (tests/e2e/local_run.py) start when collection ends and spend minutes in the AWS provider's fixed waits:
+    the tests that need neither run meanwhile. The order within each stage is collection's."""
+    items.sort(key=_stage)  # stable
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """Under CI=true a skip of any kind (a missing tool, missing data) is a failure: nothing may be skipped."""

@@ -23,10 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from invoice_local import terraform
-from invoice_local.emulation import lambda_runner, snapshot
+
+# boto3 and the emulation (moto: seconds to import) are imported where they are used: every `invoices`
+# command imports this module for PackageBuildFailed, and most of them need neither.
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -43,6 +43,8 @@ CONFIGURATION = (
 
 def emulation_client(endpoint: str, service: str) -> Any:
     """A boto3 client of the emulation at `endpoint` (its credentials are never checked)."""
+    import boto3
+
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local",
                         aws_secret_access_key="local")
 
@@ -132,6 +134,8 @@ def build_artifacts() -> None:
 
 
 def key(variables: dict[str, Any]) -> str:
+    from invoice_local.emulation import lambda_runner, snapshot
+
     digest = hashlib.sha256()
     for path in CONFIGURATION:
         digest.update(path.relative_to(REPO).as_posix().encode() + b"\0")
@@ -149,6 +153,8 @@ def deploy(endpoint: str, variables: dict[str, Any], state_dir: Path, *, reuse: 
     """Apply terraform/ with local.tfvars (plus `variables`; local_endpoint is set to `endpoint`) to the
     emulation this process serves at `endpoint`, or restore the deployment an earlier apply of the same
     inputs saved. The emulation must be fresh: what it holds is replaced."""
+    from invoice_local.emulation import snapshot
+
     started = time.monotonic()
     variables = {**variables, "local_endpoint": endpoint}
     wanted = key(variables)

@@ -6,42 +6,25 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from invoice_local import samples
-from invoice_local.emulation.server import free_port
 
-INVOICES = [sys.executable, "-m", "invoice_local.cli"]
+from tests.e2e import local_run
 
 
 @pytest.fixture(scope="module")
-def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    # Postgres runs as an unprivileged user when we are root: its data directory must be reachable by it.
-    state = Path(os.environ.get("TMPDIR", "/tmp")) / f"invoices-e2e-{os.getpid()}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([*INVOICES, "run", "--state-dir", str(state), "--port", str(free_port()),
-                             "--api-port", str(free_port())], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = []
+def stack_dir() -> Iterator[Path]:
+    run = local_run.take()
     try:
-        deadline = time.monotonic() + 400  # terraform apply against the emulation takes a minute or two
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                pytest.fail("invoices run exited:\n" + "".join(lines))
-            lines.append(line)
-            if line.startswith("Try: "):  # the last line of the run, after the results table
-                break
-        else:
-            pytest.fail("invoices run did not finish its samples:\n" + "".join(lines))
+        if not run.wait(400):  # terraform apply against the emulation takes a minute or two
+            what = "exited" if run.exited else "did not finish its samples"
+            pytest.fail(f"invoices run {what}:\n" + "".join(run.lines))
+        lines = run.lines[:next(i for i, line in enumerate(run.lines) if line.startswith(local_run.LAST_LINE)) + 1]
+        state = run.state
         # What a person sees of `make run`: stage lines, progress, the results table, where to go next.
         assert len(lines) < 40, f"{len(lines)} lines:\n" + "".join(lines)
         table = [line for line in lines if line.split()[1:2] and line.split()[1].endswith((".pdf", ".jpg"))]
@@ -50,24 +33,19 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert (state / "stack.json").exists()
         yield state
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    lines += proc.stdout.readlines() if proc.stdout else []
+        run.stop()
+    lines = run.lines
     # the handlers' JSON lines and moto's went to files, not to this terminal
     assert not [line for line in lines if line.lstrip().startswith("{") or "Exception=" in line], "".join(lines)
     assert "Traceback" not in "".join(lines)
     assert not (state / "stack.json").exists(), "stack.json left behind after a clean stop"
-    info_pid = proc.pid
     with pytest.raises(ProcessLookupError):
-        os.kill(info_pid, 0)
+        os.kill(run.proc.pid, 0)
 
 
 def run_cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*INVOICES, *args, "--state-dir", str(state)], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([*local_run.INVOICES, *args, "--state-dir", str(state)], capture_output=True, text=True,
+                          timeout=600, env=local_run.shell_environment())
 
 
 def test_submit_digital_scanned_and_broken(stack_dir: Path, tmp_path: Path) -> None:

@@ -3,7 +3,21 @@
 Each concurrent invocation of a function runs in an environment of its own. An idle environment of the same
 function version and configuration (lambda_spec.FunctionSpec) takes the next invocation (warm); otherwise a
 new one starts (cold). Environments of an older configuration are retired, as are those idle longer than
-`idle_seconds`, and all of them on `reset()` (a restored snapshot may hold other functions).
+`idle_seconds`, and on `reset()` all of them but the idle ones it is told to keep.
+
+Kept across a restored snapshot (lambda_runner.restored, which snapshot.loads calls; the tests restore the
+deployment before each test, local mode at start): an idle environment whose function the restored state
+holds with the same FunctionSpec (version, ARN, handler, runtime, memory, timeout, code sha256, variables),
+started under the same settings (which code comes first, the endpoint, the log file). Lambda keeps an
+environment for as long as its function version is unchanged, and restoring the same deployment changes
+nothing Lambda would see, so the next invocation is warm there as it would be in AWS. What such an
+environment carries is what a warm one carries in AWS: its imported modules, SDK clients (pointed at the
+same endpoint, holding no service state), its Postgres connection (to the same database; one that died in
+between is reopened on first use, as after an outage), and what a handler keeps at module scope (the
+pipeline's: the intake's pacer, the time of its last start; settings are read per call, and Powertools'
+logger, metrics and tracer state is per invocation). A function created or changed after the restore is
+not the restored one and never meets an environment of an earlier state. Busy environments are killed
+(their invocations belonged to the state that was replaced), as are asynchronous events still waiting.
 
 Concurrency is what Lambda counts: invocations in flight. A function with reserved concurrency may have that
 many; the others share the account limit minus every reservation. Over the limit, a synchronous invocation is
@@ -23,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -91,6 +105,7 @@ class Environment:
     process: WorkerProcess
     log_stream: str
     generation: int
+    origin: tuple[Any, ...] = ()  # the settings it started under besides its spec (Pool._origin)
     last_used: float = 0.0
 
 
@@ -214,6 +229,11 @@ class Pool:
         _publish(spec, concurrency)
         return env, generation
 
+    def _origin(self, spec: FunctionSpec) -> tuple[Any, ...]:
+        """What an environment takes from the emulation's settings when it starts (which code comes first,
+        the endpoint its SDK reaches, where its output goes): one started under others is not kept."""
+        return self.settings.code, self.settings.endpoint, self.settings.log_file(spec.name)
+
     def _start(self, spec: FunctionSpec, fn: Any, generation: int) -> Environment:
         package = code_dir(getattr(fn, "code_bytes", None))
         first, last = sys_path(self.settings.code, package)
@@ -222,7 +242,8 @@ class Pool:
             handler=spec.handler, path_first=first, path_last=last, log_file=self.settings.log_file(spec.name),
             env=spec.process_environment(endpoint=self.settings.endpoint or "", code_dir=package, log_stream=stream),
             init_seconds=max(INIT_SECONDS, spec.timeout))
-        env = Environment(spec=spec, process=process, log_stream=stream, generation=generation)
+        env = Environment(spec=spec, process=process, log_stream=stream, generation=generation,
+                          origin=self._origin(spec))
         with self._cv:
             if generation == self._generation:
                 self._every.add(env)
@@ -325,18 +346,29 @@ class Pool:
                 return
 
     # --- the public surface ---------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Retire every environment (busy ones too: their invocations fail as a crashed runtime does), drop
-        waiting asynchronous events and forget the statistics."""
+    def reset(self, keep: Collection[FunctionSpec] = ()) -> None:
+        """Retire every environment (busy ones too: their invocations fail as a crashed runtime does) except
+        the idle ones of a function configuration in `keep` that started under the current settings; drop
+        waiting asynchronous events and forget the statistics (the kept environments are counted afresh)."""
+        wanted = set(keep)
         with self._cv:
             self._generation += 1
-            doomed = list(self._every)
-            self._every.clear()
+            kept = [env for envs in self._idle.values() for env in envs
+                    if env.spec in wanted and env.origin == self._origin(env.spec) and env.process.alive]
+            doomed = [env for env in self._every if env not in kept]
+            self._every = set(kept)
             self._idle.clear()
             self._in_flight.clear()
             self._live.clear()
             self._stats.clear()
-            self._account_peak = self._account_peak_environments = 0
+            for env in sorted(kept, key=lambda e: e.last_used):  # the most recently used stays last
+                env.generation = self._generation
+                self._idle[env.spec.key].append(env)
+                self._live[env.spec.key] += 1
+            for envs in self._idle.values():
+                self._observe(envs[0].spec)
+            self._account_peak = 0
+            self._account_peak_environments = len(kept)
             self._cv.notify_all()
         for env in doomed:
             env.process.kill()

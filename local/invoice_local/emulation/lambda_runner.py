@@ -40,6 +40,7 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 from invoice_local import logs
 from invoice_local.emulation.lambda_pool import Invocation, Pool, Settings, Superseded, Throttled, refuse_reservation
+from invoice_local.emulation.lambda_spec import FunctionSpec
 from invoice_local.logs import function_context
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,25 @@ def reset() -> None:
     """Retire every environment (the functions of a restored snapshot may differ), drop asynchronous events
     still waiting, and forget the statistics."""
     pool.reset()
+
+
+def restored() -> None:
+    """A snapshot replaced the emulation's state: environments of the functions it holds unchanged stay warm
+    (see lambda_pool's module docstring for why that is what Lambda does); every other one is retired, and
+    asynchronous events still waiting and the statistics are dropped, as on reset()."""
+    pool.reset(keep=deployed_specs())
+
+
+def deployed_specs() -> set[FunctionSpec]:
+    """The configuration of every function the emulation holds now (their latest versions)."""
+    from moto.awslambda.models import lambda_backends
+
+    found: set[FunctionSpec] = set()
+    # dict.items: looking up an account or region through BackendDict would create it
+    for _account, per_account in list(dict.items(lambda_backends)):
+        for _region, backend in list(dict.items(per_account)):
+            found.update(FunctionSpec.of(fn) for fn in backend.list_functions())
+    return found
 
 
 def reset_stats() -> None:

@@ -129,10 +129,10 @@ def loads(data: bytes) -> None:
             per_account: AccountSpecificBackend[Any] = backends[account]  # creates it, registers the dict
             for region, backend in regions.items():
                 dict.__setitem__(per_account, region, backend)
-    # The functions (and their code and configuration) may differ now: no environment of the old state runs on.
+    # Environments of functions the snapshot holds unchanged stay warm; every other one is retired.
     from invoice_local.emulation import lambda_runner
 
-    lambda_runner.reset()
+    lambda_runner.restored()
 
 
 def save(path: Path) -> None:
