@@ -152,17 +152,12 @@ def _finished(deployed: Any, execution_arn: str, timeout: float = 900) -> dict[s
 
 
 def run_backfill(deployed: Any, docs: list[bytes], log_dir: Path) -> tuple[backfill.BackfillUsage, dict[str, Any]]:
-    """`docs` stored under incoming/backfill/ with no upload event (the rule's target taken away meanwhile),
-    then the backfill state machine run over them, as the README's AWS CLI command starts it."""
+    """`docs` stored under incoming/backfill/ as if they had been there before the pipeline (their upload
+    events dropped: the intake held and its queue purged, nothing of the deployment changed), then the
+    backfill state machine run over them, as the README's AWS CLI command starts it."""
     from invoice_local.emulation import lambda_runner
 
-    events, s3, sfn = deployed.client("events"), deployed.client("s3"), deployed.client("stepfunctions")
-    (rule,) = [r["Name"] for r in events.list_rules()["Rules"] if r["Name"].endswith("-object-created")]
-    targets = events.list_targets_by_rule(Rule=rule)["Targets"]
-    events.remove_targets(Rule=rule, Ids=[t["Id"] for t in targets])
-    for i, body in enumerate(docs):
-        s3.put_object(Bucket=deployed.ingest_bucket, Key=f"incoming/backfill/{i:04d}.pdf", Body=body)
-    events.put_targets(Rule=rule, Targets=targets)
+    s3, sfn, sqs = deployed.client("s3"), deployed.client("stepfunctions"), deployed.client("sqs")
     earlier = {e["executionArn"] for e in deployed.executions()}
     # The intake held while the backfill runs, so that what is counted is the backfill's alone; the pipeline
     # then takes the messages as it takes any upload's.
@@ -170,6 +165,10 @@ def run_backfill(deployed: Any, docs: list[bytes], log_dir: Path) -> tuple[backf
     (intake,) = [m for m in lam.list_event_source_mappings()["EventSourceMappings"]
                  if m["FunctionArn"].endswith(":" + deployed.function_names["intake"])]
     lam.update_event_source_mapping(UUID=intake["UUID"], Enabled=False)
+    time.sleep(2)  # a batch the poller already received finishes
+    for i, body in enumerate(docs):
+        s3.put_object(Bucket=deployed.ingest_bucket, Key=f"incoming/backfill/{i:04d}.pdf", Body=body)
+    sqs.purge_queue(QueueUrl=deployed.intake_queue_url)  # the upload events: these objects predate the pipeline
     logs_before = log_sizes(log_dir)
     lambda_runner.reset_stats()
     api_calls.reset()
