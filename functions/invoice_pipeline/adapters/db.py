@@ -23,6 +23,9 @@ from invoice_pipeline.adapters import aws
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 
+# Every session the functions open carries this name (pg_stat_activity.application_name): what tells the
+# pipeline's connections from people's and tools' (bench and tests count them against the connection budget).
+APPLICATION_NAME = "invoice-pipeline"
 _lock = threading.RLock()
 _con: Connection | None = None
 _con_source: tuple[str | None, str | None] = (None, None)  # what _con was opened from
@@ -50,7 +53,7 @@ def _open() -> Connection:
     else:
         raise DatabaseUnavailable("neither DATABASE_URL nor DATABASE_SECRET_ARN is set")
     try:
-        return Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
+        return Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
     except (InterfaceError, DatabaseError, OSError) as exc:
         raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
 
