@@ -357,7 +357,7 @@ def test_a_scheduled_rule_gets_no_event_of_its_bus(aws: Emulated) -> None:
     the record of deliveries is complete when it returns."""
     _, scheduled_arn = aws.function("record")
     _, matching_arn = aws.function("record")
-    scheduled = scheduled_rule(aws, "dispatch", "rate(1 minute)", scheduled_arn).rpartition("/")[2]
+    scheduled_rule(aws, "dispatch", "rate(1 minute)", scheduled_arn)
     matching = f"uploads-{aws.suffix}"
     aws.events.put_rule(Name=matching, EventPattern=json.dumps({"source": ["test.uploads"]}))
     aws.events.put_targets(Rule=matching, Targets=[{"Id": "fn", "Arn": matching_arn}])
