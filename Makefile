@@ -7,7 +7,9 @@ PYTEST_ARGS ?=
 LABELS ?= ../shared/data/invoices/labels.jsonl
 REPORT ?= build/eval-report.json
 
-.PHONY: help venv test unit integration lint run eval clean require-terraform
+.PHONY: help venv test unit integration lint run eval clean require-terraform require-rds-ca
+# build/ is also a folder: without this, `make build` (and so plan and deploy) would find it "up to date".
+.PHONY: build tf-init plan deploy destroy checkov-venv
 
 help:
 	@echo "make run          run the pipeline locally on sample documents and print the results"
@@ -79,8 +81,17 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := build/checkov-venv
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
+# The RDS CA bundle the functions verify the database's certificate against (README: Deploying to AWS). Packed
+# into code.zip by the build; plan and deploy refuse to start without it. Local mode needs none.
+RDS_CA_BUNDLE ?=
+RDS_CA_BUNDLE_SHA256 ?=
+REQUIRE_RDS_CA = $(if $(and $(RDS_CA_BUNDLE),$(wildcard $(RDS_CA_BUNDLE))),,$(error RDS_CA_BUNDLE must name the RDS CA bundle, e.g. RDS_CA_BUNDLE=build/global-bundle.pem after: curl -fsSo build/global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem (README: Deploying to AWS)))
+
 build: $(STAMP)
-	$(BIN)/python functions/build_package.py
+	$(BIN)/python functions/build_package.py $(if $(RDS_CA_BUNDLE),--rds-ca-bundle $(RDS_CA_BUNDLE)) $(if $(RDS_CA_BUNDLE_SHA256),--rds-ca-sha256 $(RDS_CA_BUNDLE_SHA256))
+
+require-rds-ca:
+	$(REQUIRE_RDS_CA)
 
 # The committed offline.tfrc names /opt/tf-plugins; this copy names TF_PLUGIN_MIRROR.
 $(TF_OFFLINE_RC): terraform/offline.tfrc
@@ -92,11 +103,11 @@ $(TF_OFFLINE_RC): terraform/offline.tfrc
 tf-init: $(TF_OFFLINE_RC)
 	TF_CLI_CONFIG_FILE=$(abspath $(TF_OFFLINE_RC)) $(TERRAFORM) -chdir=terraform init -input=false
 
-plan: build $(TF_OFFLINE_RC)
+plan: require-rds-ca build $(TF_OFFLINE_RC)
 	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform init -input=false
 	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform plan -input=false $(TF_ARGS)
 
-deploy: build $(TF_OFFLINE_RC)
+deploy: require-rds-ca build $(TF_OFFLINE_RC)
 	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform init -input=false
 	$(TF_RC_ENV) $(TERRAFORM) -chdir=terraform apply $(if $(AUTO_APPROVE),-auto-approve) $(TF_ARGS)
 

@@ -2,10 +2,15 @@
 
     python functions/build_package.py            # both zips
     python functions/build_package.py --code     # only the code package (no pip, no network)
+    python functions/build_package.py --rds-ca-bundle global-bundle.pem [--rds-ca-sha256 HEX]
 
 code.zip   the `invoice_pipeline` package at the zip root (handlers are `invoice_pipeline.handlers.<name>.handler`)
            plus schemas/*.json copied to invoice_pipeline/_schemas/ (the repository's schemas/ is not in the zip);
-           no tests, no __pycache__.
+           no tests, no __pycache__. With --rds-ca-bundle (or RDS_CA_BUNDLE), the RDS CA bundle as
+           invoice_pipeline/_certs/rds-ca-bundle.pem: the functions verify the database's certificate
+           against it (adapters/dbtls.py) and refuse to connect to RDS without it. It is supplied, never
+           downloaded by this script or by a function: AWS publishes it per partition (README: Deploying to AWS);
+           --rds-ca-sha256 pins the exact file.
 layer.zip  python/... : the runtime dependencies of pyproject.toml for the Lambda platform (python3.12, arm64:
            manylinux2014_aarch64 wheels only), minus what the Lambda runtime already carries (boto3, botocore and
            what only they pull in: s3transfer, urllib3, ...). Bundling those would shadow the runtime's copies
@@ -139,8 +144,8 @@ def code_entries() -> list[tuple[str, Path]]:
     entries = []
     for path in _files_under(PACKAGE):
         rel = path.relative_to(PACKAGE.parent)
-        # _schemas/ is produced from schemas/ below; a stale local copy must not win over the real files.
-        if _is_test(rel) or rel.parts[1:2] == ("_schemas",):
+        # _schemas/ and _certs/ are produced below; a stale local copy must not win over the real files.
+        if _is_test(rel) or rel.parts[1:2] in (("_schemas",), ("_certs",)):
             continue
         entries.append((rel.as_posix(), path))
     schemas = sorted(SCHEMAS.glob("*.json"))
@@ -150,9 +155,38 @@ def code_entries() -> list[tuple[str, Path]]:
     return entries
 
 
-def build_code(out: Path = OUT) -> Path:
+RDS_CA_ARCNAME = "invoice_pipeline/_certs/rds-ca-bundle.pem"
+
+
+def checked_rds_ca_bundle(path: Path, sha256: str | None = None) -> Path:
+    """`path` if it is a PEM file of CA certificates that Python's ssl module loads (and, with `sha256`, that
+    exact file); SystemExit naming the problem otherwise."""
+    import ssl
+
+    if not path.is_file():
+        raise SystemExit(f"RDS CA bundle {path}: no such file")
+    data = path.read_bytes()
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256.lower():
+        raise SystemExit(f"RDS CA bundle {path}: sha256 {hashlib.sha256(data).hexdigest()} is not the pinned "
+                         f"{sha256}")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        ctx.load_verify_locations(cafile=str(path))
+    except ssl.SSLError as exc:
+        raise SystemExit(f"RDS CA bundle {path}: not PEM certificates ({exc})") from exc
+    if not ctx.cert_store_stats()["x509_ca"]:
+        raise SystemExit(f"RDS CA bundle {path}: holds no CA certificate")
+    return path
+
+
+def build_code(out: Path = OUT, rds_ca_bundle: Path | None = None, rds_ca_sha256: str | None = None) -> Path:
     target = out / "code.zip"
-    changed = write_zip(target, code_entries())
+    entries = code_entries()
+    if rds_ca_bundle is not None:
+        entries.append((RDS_CA_ARCNAME, checked_rds_ca_bundle(rds_ca_bundle, rds_ca_sha256)))
+    else:
+        _log("no --rds-ca-bundle: the package can reach Postgres only by DATABASE_URL (local mode), not RDS")
+    changed = write_zip(target, entries)
     _log(f"{_shown(target)}: {'written' if changed else 'unchanged'}")
     return target
 
@@ -288,8 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code", action="store_true", help="only code.zip (no pip, no network)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {_shown(OUT)})")
+    parser.add_argument("--rds-ca-bundle", type=Path, default=os.environ.get("RDS_CA_BUNDLE") or None,
+                        help="PEM bundle of the RDS certificate authorities to pack (default: $RDS_CA_BUNDLE)")
+    parser.add_argument("--rds-ca-sha256", default=os.environ.get("RDS_CA_BUNDLE_SHA256") or None,
+                        help="the bundle's expected sha256 (default: $RDS_CA_BUNDLE_SHA256)")
     args = parser.parse_args(argv)
-    build_code(args.out)
+    build_code(args.out, args.rds_ca_bundle, args.rds_ca_sha256)
     if not args.code:
         build_layer(args.out)
     return 0

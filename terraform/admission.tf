@@ -3,7 +3,7 @@
 # holds it until the start time its slot came with). Slots live in Postgres (functions/.../adapters/slots.py);
 # whatever frees one (a completion, a failure) hands it to the next waiting document at once. This schedule
 # is the safety net: every minute it reclaims the slots of executions that died without releasing them, and
-# publishes the queue's gauges for the alarm below. Waiting costs no state transitions and no polling.
+# publishes the queue's gauges (the oldest-queued alarm and the dashboard are in observability.tf). Waiting costs no state transitions and no polling.
 
 resource "aws_cloudwatch_event_rule" "dispatch" {
   name                = "${local.name}-dispatch"
@@ -23,23 +23,6 @@ resource "aws_lambda_permission" "dispatch_from_schedule" {
   function_name = aws_lambda_function.fn["dispatch"].function_name
   principal     = "events.${local.dns_suffix}"
   source_arn    = aws_cloudwatch_event_rule.dispatch.arn
-}
-
-resource "aws_cloudwatch_metric_alarm" "queued_age" {
-  alarm_name          = "${local.name}-oldest-queued-document"
-  alarm_description   = "A document has waited over ${var.waiting_alarm_seconds} s for a Textract slot (QUEUED): work arrives faster than textract_start_rate / textract_max_jobs allow, or slots are not being released."
-  namespace           = local.metrics_namespace
-  metric_name         = "OldestQueuedSeconds"
-  dimensions          = { service = local.service_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.waiting_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  # No data means the dispatch function is not running: that is worth an alarm too.
-  treat_missing_data = "breaching"
-  alarm_actions      = local.alarm_actions
-  ok_actions         = local.alarm_actions
 }
 
 locals {

@@ -33,15 +33,26 @@ locals {
 }
 
 resource "aws_sfn_state_machine" "backfill" {
+  #checkov:skip=CKV_AWS_285:Execution data in the logs would carry object keys, the uploaders' file names; events are logged without it, and the data stays in the execution history under the pipeline's key.
   name       = local.backfill_name
   type       = "STANDARD" # a Distributed Map runs in a Standard workflow; its children are Express (the ASL)
   role_arn   = aws_iam_role.backfill.arn
   definition = templatefile("${path.module}/../statemachine/backfill.asl.json", local.backfill_template_values)
 
   logging_configuration {
-    log_destination        = "${aws_cloudwatch_log_group.backfill.arn}:*"
-    include_execution_data = true # object keys and counts, never documents
+    log_destination = "${aws_cloudwatch_log_group.backfill.arn}:*"
+    # Its data is bucket names, prefixes and object keys: keys are the uploaders' file names, which can name
+    # people and vendors. As for the pipeline (statemachine.tf), the events are logged without their data,
+    # which stays in the execution history, under the key below.
+    include_execution_data = false
     level                  = var.state_machine_log_level
+  }
+
+  # Execution history (and the Distributed Map's children's) under the pipeline's key, as the pipeline's.
+  encryption_configuration {
+    type                              = "CUSTOMER_MANAGED_KMS_KEY"
+    kms_key_id                        = aws_kms_key.main.arn
+    kms_data_key_reuse_period_seconds = 300
   }
 
   tracing_configuration {
@@ -135,6 +146,32 @@ data "aws_iam_policy_document" "backfill" {
       "logs:DescribeLogGroups",
     ]
     resources = ["*"]
+  }
+
+  # The role encrypts and decrypts this state machine's data only (Step Functions names the state machine in
+  # the encryption context: Developer Guide, "Data at rest encryption"), as the pipeline's role does.
+  statement {
+    sid       = "StateMachineKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.backfill_state_machine_arn]
+    }
+  }
+
+  # Logs of an encrypted state machine: the role makes the data key log delivery uses (same page), for this
+  # account's log groups only. The key policy already lets delivery.logs decrypt (storage.tf).
+  statement {
+    sid       = "EncryptedLogDelivery"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:SourceArn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:*"]
+    }
   }
 
   # X-Ray has no resource-level permissions for writing traces: "*" is the only valid resource.

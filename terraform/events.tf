@@ -30,50 +30,10 @@ resource "aws_cloudwatch_event_target" "pipeline" {
   }
 }
 
-# The policy is the queue's own attribute, not a separate aws_sqs_queue_policy: the provider waits about
-# 25 s for a queue's attributes to settle after each write, once here instead of twice.
+# Its policy (queue_policies.tf): only the rule above may send.
 resource "aws_sqs_queue" "events_dlq" {
-  name                      = local.events_dlq_name
+  name                      = local.queues.events_dlq.name
   kms_master_key_id         = aws_kms_key.main.arn
   message_retention_seconds = 1209600 # 14 days, the maximum: time to notice, fix and redrive
-  policy                    = data.aws_iam_policy_document.events_dlq.json
-}
-
-locals {
-  # Built from the name: the queue's policy names the queue, so it cannot wait for the queue's own ARN.
-  events_dlq_name = "${local.name}-events-dlq"
-  events_dlq_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.events_dlq_name}"
-}
-
-data "aws_iam_policy_document" "events_dlq" {
-  statement {
-    sid       = "EventBridgeRuleDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.events_dlq_arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.object_created.arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.events_dlq_arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  policy                    = data.aws_iam_policy_document.queue["events_dlq"].json
 }

@@ -62,7 +62,9 @@ resource "aws_lambda_function" "fn" {
   # -1: unreserved. Reserved where a downstream quota would otherwise be overrun (StartExpenseAnalysis TPS).
   # Not parse: Textract throttling there is retried by the state machine for minutes, while a throttled
   # Lambda invocation only gets the ASL's short Lambda.TooManyRequestsException retry.
-  reserved_concurrent_executions = lookup(var.reserved_concurrency, each.key, -1)
+  # None at all on an account whose limit is at most the connection budget: the limit bounds the
+  # connections itself, and AWS would refuse any reservation on a limit under 100 anyway.
+  reserved_concurrent_executions = local.reservations_apply ? lookup(var.reserved_concurrency, each.key, -1) : -1
 
   ephemeral_storage {
     size = each.key == "register" ? var.register_ephemeral_storage_mb : 512
@@ -126,50 +128,12 @@ resource "aws_lambda_function_event_invoke_config" "callback" {
 # Callback notifications that failed every retry (Lambda on-failure destination) or could not be delivered
 # at all (the SNS subscription's redrive policy). Their executions time out into TaskTimedOut; the messages
 # say why.
-# Its policy is its own attribute, as for the events dead-letter queue (events.tf): one attribute wait.
+# Its policy (queue_policies.tf): only the Textract topic may send.
 resource "aws_sqs_queue" "async_failures" {
-  name                      = local.async_failures_name
+  name                      = local.queues.async_failures.name
   kms_master_key_id         = aws_kms_key.main.arn
   message_retention_seconds = 1209600
-  policy                    = data.aws_iam_policy_document.async_failures.json
-}
-
-locals {
-  async_failures_name = "${local.name}-callback-failures"
-  async_failures_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.async_failures_name}"
-}
-
-data "aws_iam_policy_document" "async_failures" {
-  statement {
-    sid       = "TextractTopicSubscriptionDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.async_failures_arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.textract.arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.async_failures_arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  policy                    = data.aws_iam_policy_document.queue["async_failures"].json
 }
 
 # --- roles ---------------------------------------------------------------------------------------------
@@ -358,7 +322,9 @@ data "aws_iam_policy_document" "start_expense_analysis" {
   }
 }
 
-# Textract writes its raw output (OutputConfig) with the caller's permissions.
+# Textract writes its raw output (OutputConfig) with the caller's permissions, under the pipeline's key
+# (StartExpenseAnalysis KMSKeyId = TEXTRACT_OUTPUT_KMS_KEY): start_analysis also holds encrypt_with_key
+# (kms:GenerateDataKey) for that, and the key policy delegates to IAM (AccountAdministersTheKeyThroughIam).
 data "aws_iam_policy_document" "write_textract_output" {
   statement {
     sid       = "TextractWritesItsOutput"
@@ -379,10 +345,26 @@ data "aws_iam_policy_document" "get_expense_analysis" {
 
 # Answer the waiting execution's task token.
 data "aws_iam_policy_document" "answer_task_tokens" {
+  # SendTaskSuccess and SendTaskFailure have no resource types: the Service Authorization Reference,
+  # "Actions, resources, and condition keys for AWS Step Functions", leaves their Resource types column
+  # empty, which it defines as "you must specify all resources ("*")". A state machine ARN here is not a
+  # scope AWS evaluates for them. The task token itself is the capability: only the execution's own
+  # Task state hands it out, and the encryption statement below stays scoped to this state machine.
   statement {
     sid       = "AnswerTaskTokens"
     actions   = ["states:SendTaskSuccess", "states:SendTaskFailure"]
-    resources = [local.state_machine_arn]
+    resources = ["*"]
+  }
+  # The execution's data is under the pipeline's key (statemachine.tf): the answer is encrypted with it.
+  statement {
+    sid       = "EncryptTheAnswer"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
   }
 }
 
@@ -426,6 +408,17 @@ data "aws_iam_policy_document" "start_executions" {
     sid       = "StartExecutions"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+  # The input is stored under the pipeline's key (statemachine.tf).
+  statement {
+    sid       = "EncryptTheInput"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 # and the backfill send the same messages (functions/invoice_pipeline/domain/intake.py).
 
 resource "aws_sqs_queue" "intake" {
-  name                      = local.intake_queue_name
+  name                      = local.queues.intake.name
   kms_master_key_id         = aws_kms_key.main.arn
   message_retention_seconds = 1209600 # 14 days, the maximum: a backfill or an outage may take that long
   # AWS: at least six times the function's timeout, so a batch still being started is not handed out twice.
@@ -13,52 +13,13 @@ resource "aws_sqs_queue" "intake" {
     deadLetterTargetArn = aws_sqs_queue.intake_dlq.arn
     maxReceiveCount     = var.intake_max_receive_count
   })
-  policy = data.aws_iam_policy_document.intake_queue.json
+  policy = data.aws_iam_policy_document.queue["intake"].json
 }
 
 resource "aws_sqs_queue" "intake_dlq" {
   name                      = "${local.name}-intake-dlq"
   kms_master_key_id         = aws_kms_key.main.arn
   message_retention_seconds = 1209600
-}
-
-locals {
-  # Built from the name: the queue's policy names the queue, so it cannot wait for the queue's own ARN.
-  intake_queue_name = "${local.name}-intake"
-  intake_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.intake_queue_name}"
-}
-
-data "aws_iam_policy_document" "intake_queue" {
-  statement {
-    sid       = "UploadsFromTheRule"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.intake_queue_arn]
-    principals {
-      type        = "Service"
-      identifiers = ["events.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.object_created.arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.intake_queue_arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
 }
 
 resource "aws_lambda_event_source_mapping" "intake" {
@@ -81,7 +42,7 @@ data "aws_iam_policy_document" "consume_intake" {
   statement {
     sid       = "ConsumeIntake"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-    resources = [local.intake_queue_arn]
+    resources = [local.queue_arns.intake]
   }
 }
 
@@ -90,6 +51,6 @@ data "aws_iam_policy_document" "send_to_intake" {
   statement {
     sid       = "SendToIntake"
     actions   = ["sqs:SendMessage"]
-    resources = [local.intake_queue_arn]
+    resources = [local.queue_arns.intake]
   }
 }

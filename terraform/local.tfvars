@@ -6,7 +6,7 @@
 #     migrate invocation. The functions use the local Postgres (database_url); an aws_db_instance alone
 #     takes over a minute in the emulation.
 #   - the network (enable_network): VPC, subnets, endpoints, security groups, flow logs and the functions'
-#     VPC settings. The functions run in-process: there is nothing to route.
+#     VPC settings. The functions run in worker processes on this machine: there is nothing to route.
 # Everything else goes to the emulation as to AWS. Checked in moto 5.2.5's source and by applying this file
 # to a moto server (125 resources, clean destroy): API Gateway v2 keeps JWT authorizers, AWS_IAM routes and
 # stage throttling/access-log settings (it has no UpdateStage: a later stage change fails there, recreate the

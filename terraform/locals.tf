@@ -41,6 +41,9 @@ locals {
     database    = f.database
   } }
   database_functions = sort([for k, f in local.functions : k if f.database])
+  # Reserved concurrency is how Postgres connections are bounded, unless the account's whole Lambda
+  # concurrency is already within the connection budget (variables.tf, lambda_account_concurrency).
+  reservations_apply = var.lambda_account_concurrency > var.database_connection_budget
   function_names     = { for k, _ in local.functions : k => "${local.name}-${replace(k, "_", "-")}" }
   state_functions    = sort([for k, f in local.functions : k if f.state])
 
@@ -56,6 +59,7 @@ locals {
       TEXTRACT_ROLE_ARN            = aws_iam_role.textract.arn
       TEXTRACT_OUTPUT_BUCKET       = aws_s3_bucket.results.id
       TEXTRACT_OUTPUT_PREFIX       = var.textract_output_prefix
+      TEXTRACT_OUTPUT_KMS_KEY      = aws_kms_key.main.arn
       ANALYSIS_TIMEOUT_SECONDS     = tostring(var.analysis_timeout_seconds)
       TEXTRACT_START_RATE          = tostring(local.textract_start_rate)
       TEXTRACT_MAX_JOBS            = tostring(local.textract_max_jobs)

@@ -20,6 +20,10 @@ locals {
     ["states", "textract", "sqs"], # sqs: the API's reprocess sends to the intake queue
     local.database_enabled ? ["secretsmanager"] : [],
   ))
+  # An interface endpoint is billed per zone it has a subnet in: every private subnet's zone, or only the
+  # first var.vpc_endpoint_az_count (functions in the other zones reach it across zones).
+  endpoint_subnet_ids = var.vpc_endpoint_az_count == null ? local.private_subnet_ids : slice(
+  local.private_subnet_ids, 0, min(var.vpc_endpoint_az_count, length(local.private_subnet_ids)))
 }
 
 data "aws_availability_zones" "available" {
@@ -206,7 +210,7 @@ resource "aws_vpc_endpoint" "interface" {
   vpc_id              = local.vpc_id
   service_name        = "com.amazonaws.${local.region}.${each.key}"
   vpc_endpoint_type   = "Interface"
-  subnet_ids          = local.private_subnet_ids
+  subnet_ids          = local.endpoint_subnet_ids
   security_group_ids  = [aws_security_group.endpoints[0].id]
   private_dns_enabled = true # the SDK's default endpoint names resolve to these, no code change
   tags                = { Name = "${local.name}-${each.key}" }

@@ -171,6 +171,23 @@ resource "aws_cloudwatch_metric_alarm" "intake_backlog_age" {
   ok_actions          = local.alarm_actions
 }
 
+resource "aws_cloudwatch_metric_alarm" "queued_age" {
+  alarm_name          = "${local.name}-oldest-queued-document"
+  alarm_description   = "A document has waited over ${var.waiting_alarm_seconds} s for a Textract slot (QUEUED): work arrives faster than textract_start_rate / textract_max_jobs allow, or slots are not being released."
+  namespace           = local.metrics_namespace
+  metric_name         = "OldestQueuedSeconds"
+  dimensions          = { service = local.service_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.waiting_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  # No data means the dispatch function is not running: that is worth an alarm too.
+  treat_missing_data = "breaching"
+  alarm_actions      = local.alarm_actions
+  ok_actions         = local.alarm_actions
+}
+
 # --- functions and API ---------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
@@ -278,11 +295,37 @@ locals {
           metrics = [["AWS/ApiGateway", "Latency", "ApiId", aws_apigatewayv2_api.http.id, "Stage", "$default"]]
         }
       },
+      {
+        type = "metric", x = 0, y = 24, width = 12, height = 6
+        properties = {
+          title = "Waiting work (a burst)", region = local.region, period = 60, view = "timeSeries"
+          metrics = [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.intake.name, { stat = "Maximum", label = "intake queue" }],
+            [local.metrics_namespace, "QueuedDocuments", "service", local.service_name, { stat = "Maximum", label = "QUEUED for a Textract slot" }],
+            [local.metrics_namespace, "HeldSlots", "service", local.service_name, { stat = "Maximum", label = "Textract jobs running" }],
+          ]
+          annotations = { horizontal = [{ label = "textract_max_jobs", value = local.textract_max_jobs }] }
+        }
+      },
+      {
+        type = "metric", x = 12, y = 24, width = 12, height = 6
+        properties = {
+          title = "Waiting time (s) and throttles", region = local.region, period = 60, view = "timeSeries"
+          metrics = concat(
+            [
+              ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", aws_sqs_queue.intake.name, { stat = "Maximum", label = "oldest intake message" }],
+              [local.metrics_namespace, "OldestQueuedSeconds", "service", local.service_name, { stat = "Maximum", label = "oldest QUEUED document" }],
+            ],
+            [for k, _ in local.functions : ["AWS/Lambda", "Throttles", "FunctionName", local.function_names[k], { stat = "Sum", yAxis = "right" }]],
+          )
+          annotations = { horizontal = [{ label = "alarm", value = var.waiting_alarm_seconds }] }
+        }
+      },
     ],
     # A for with `if`, not a conditional: both branches of a conditional would need the same tuple type.
     [for w in [
       {
-        type = "metric", x = 0, y = 24, width = 24, height = 6
+        type = "metric", x = 0, y = 30, width = 24, height = 6
         properties = {
           title   = "Database", region = local.region, stat = "Average", period = 300, view = "timeSeries"
           metrics = [for m in ["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"] : ["AWS/RDS", m, "DBInstanceIdentifier", local.db_identifier]]

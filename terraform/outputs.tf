@@ -55,6 +55,17 @@ output "function_names" {
   value       = { for k, f in aws_lambda_function.fn : k => f.function_name }
 }
 
+output "lambda_concurrency" {
+  description = "How Postgres connections are bounded: the functions' reserved concurrency, or none because the account's Lambda limit is within database_connection_budget."
+  value = local.reservations_apply ? {
+    reserved = { for k, v in var.reserved_concurrency : aws_lambda_function.fn[k].function_name => v }
+    note     = "Reserved concurrency bounds Postgres connections (lambda_account_concurrency ${var.lambda_account_concurrency} > database_connection_budget ${var.database_connection_budget})."
+    } : {
+    reserved = tomap({})
+    note     = "No reserved concurrency: lambda_account_concurrency (${var.lambda_account_concurrency}) is at most database_connection_budget (${var.database_connection_budget}), so the account's limit bounds Postgres connections itself. Set lambda_account_concurrency when the quota is raised."
+  }
+}
+
 output "layer_arn" {
   description = "ARN (with version) of the dependency layer."
   value       = aws_lambda_layer_version.dependencies.arn

@@ -19,15 +19,30 @@ locals {
 }
 
 resource "aws_sfn_state_machine" "pipeline" {
+  #checkov:skip=CKV_AWS_285:Execution data in the logs would carry every task token of StartAnalysis's parameters; events are logged without it, and the data stays in the execution history under the pipeline's key.
   name       = "${local.name}-pipeline"
   type       = "STANDARD" # an Express workflow cannot wait for a task token
   role_arn   = aws_iam_role.state_machine.arn
   definition = templatefile("${path.module}/../statemachine/invoice_pipeline.asl.json", local.state_machine_template_values)
 
   logging_configuration {
-    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
-    include_execution_data = true # states carry ids, S3 pointers and summaries, never documents
+    log_destination = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+    # Execution data is the input, output and parameters of every event ("When set to false, data is
+    # excluded": LoggingConfiguration, Step Functions API Reference). StartAnalysis's parameters carry
+    # $$.Task.Token, which answers the execution: with data included, every token would sit in CloudWatch
+    # Logs for anyone who reads them. The events (names, types, errors and causes) are still logged; the
+    # data stays in the execution history, under the key below.
+    include_execution_data = false
     level                  = var.state_machine_log_level
+  }
+
+  # The definition and execution history under the pipeline's key as well as AWS's own ("Data at rest
+  # encryption in Step Functions", Step Functions Developer Guide). The role's StateMachineKey and
+  # EncryptedLogDelivery statements below and the key policy's LogDeliveryDecrypts go with it.
+  encryption_configuration {
+    type                              = "CUSTOMER_MANAGED_KMS_KEY"
+    kms_key_id                        = aws_kms_key.main.arn
+    kms_data_key_reuse_period_seconds = 300
   }
 
   tracing_configuration {
@@ -104,6 +119,32 @@ data "aws_iam_policy_document" "state_machine" {
       "logs:DescribeLogGroups",
     ]
     resources = ["*"]
+  }
+
+  # The execution role encrypts and decrypts this state machine's data, and only its data: Step Functions
+  # names the state machine in the encryption context of every call (encryption-at-rest page, key policy).
+  statement {
+    sid       = "StateMachineKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:states:stateMachineArn"
+      values   = [local.state_machine_arn]
+    }
+  }
+
+  # Logs of an encrypted state machine: the role makes the data key that log delivery uses (same page,
+  # "CloudWatch Logs" permissions), for this account's log groups only.
+  statement {
+    sid       = "EncryptedLogDelivery"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:SourceArn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:*"]
+    }
   }
 
   # X-Ray has no resource-level permissions for writing traces: "*" is the only valid resource.

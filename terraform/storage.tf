@@ -44,15 +44,52 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # Services that put messages on the encrypted queues and topics: EventBridge (dead letters), SNS (the
-  # callback subscription's dead letters) and CloudWatch (alarm notifications).
+  # CloudWatch Logs' vended-log delivery decrypts the data key the state machine's role made for its
+  # encrypted execution logs (Step Functions Developer Guide, "Data at rest encryption", CloudWatch Logs).
+  statement {
+    sid       = "LogDeliveryDecrypts"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  # EventBridge puts upload events on the intake queue and dead letters on the events DLQ, both under this
+  # key. AWS documents this grant without a condition: the SQS Developer Guide, "Amazon SQS Key
+  # management", section "Configure KMS permissions for AWS services", gives the event-source service
+  # kms:GenerateDataKey and kms:Decrypt on the key and no Condition; the EventBridge User Guide, "Using
+  # dead-letter queues to process undelivered events" (section "Granting permissions to the dead-letter
+  # queue"), scopes the sender with aws:SourceArn on the queue's resource policy only. No page documents
+  # aws:SourceAccount or aws:SourceArn in the request SQS makes to KMS for EventBridge, and a condition on
+  # a key that request does not carry denies it: uploads would not reach the intake queue and dead letters
+  # would be dropped (InvocationsFailedToBeSentToDLQ), exactly when they matter. The sender stays scoped:
+  # each queue's own policy (queue_policies.tf) takes events.amazonaws.com only from this deployment's rule.
+  statement {
+    sid       = "EventBridgeWritesToItsEncryptedQueues"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.${local.dns_suffix}"]
+    }
+  }
+
+  # Services that put messages on the encrypted queues and topics: SNS (the callback subscription's dead
+  # letters) and CloudWatch (alarm notifications).
   statement {
     sid       = "ServicesWriteToEncryptedQueuesAndTopics"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
     resources = ["*"]
     principals {
       type        = "Service"
-      identifiers = ["events.${local.dns_suffix}", "sns.${local.dns_suffix}", "cloudwatch.${local.dns_suffix}"]
+      identifiers = ["sns.${local.dns_suffix}", "cloudwatch.${local.dns_suffix}"]
     }
     condition {
       test     = "StringEquals"

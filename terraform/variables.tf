@@ -9,8 +9,8 @@ variable "project" {
   description = "First part of every resource name (`<project>-<environment>-<component>`)."
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.project))
-    error_message = "project: 3-16 characters, lower-case letters, digits and hyphens (it ends up in S3 bucket names)."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,10}[a-z0-9]$", var.project))
+    error_message = "project: 3-12 characters, lower-case letters, digits and hyphens (it ends up in S3 bucket names: <project>-<environment>-access-logs-<account>-<region> must stay within 63; tests/iac/test_names.py)."
   }
 }
 
@@ -31,8 +31,11 @@ variable "region" {
   description = "AWS region to deploy into."
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region: an AWS region name such as us-east-1 or eu-west-3."
+    # The commercial regions with a Textract endpoint in AWS's SDK endpoint data (botocore endpoints.json,
+    # partition "aws"). Other partitions (GovCloud, China) are refused: IAM conditions, the ASL and the API
+    # build arn:aws: ARNs, and AnalyzeExpense's availability there is unverified.
+    condition     = contains(["us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2", "eu-south-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2"], var.region)
+    error_message = "region: one of the commercial regions where Textract's AnalyzeExpense is offered (us-east-1, us-east-2, us-west-1, us-west-2, ca-central-1, eu-west-1, eu-west-2, eu-west-3, eu-central-1, eu-central-2, eu-south-2, ap-south-1, ap-northeast-1, ap-northeast-2, ap-southeast-1, ap-southeast-2). Other partitions (GovCloud, China) are not supported, and the pipeline cannot run where AnalyzeExpense is not."
   }
 }
 
@@ -170,7 +173,7 @@ variable "reserved_concurrency" {
     register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
     record_failure = 5, dispatch = 1, migrate = 1, api = 20,
   }
-  description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. AWS keeps 100 of the account's concurrency unreserved: on an account whose limit is still 10, raise it first."
+  description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. Applied only when lambda_account_concurrency exceeds database_connection_budget (otherwise the account limit bounds the connections itself), and then AWS requires them to leave 100 of the account's concurrency unreserved."
 
   validation {
     condition     = alltrue([for k, v in var.reserved_concurrency : contains(keys(local.functions), k) && v >= 1 && floor(v) == v])
@@ -185,6 +188,22 @@ variable "reserved_concurrency" {
   validation {
     condition     = sum([for k in local.database_functions : lookup(var.reserved_concurrency, k, 0)]) <= var.database_connection_budget
     error_message = "reserved_concurrency: the functions that connect to Postgres may together hold more connections than database_connection_budget."
+  }
+}
+
+variable "lambda_account_concurrency" {
+  type        = number
+  default     = 1000
+  description = "The account's Lambda concurrency limit in this region (`aws lambda get-account-settings`: AccountLimit.ConcurrentExecutions; 1000 is AWS's default, new accounts often have 10). At most database_connection_budget, it bounds the Postgres connections itself and no function gets a reservation; above it, reserved_concurrency applies and must leave min(100, this) unreserved, as Lambda's PutFunctionConcurrency requires."
+
+  validation {
+    condition     = var.lambda_account_concurrency >= 1 && floor(var.lambda_account_concurrency) == var.lambda_account_concurrency
+    error_message = "lambda_account_concurrency: a whole number >= 1, the account's limit (aws lambda get-account-settings)."
+  }
+
+  validation {
+    condition     = var.lambda_account_concurrency <= var.database_connection_budget || sum(concat([0], values(var.reserved_concurrency))) <= var.lambda_account_concurrency - min(100, var.lambda_account_concurrency)
+    error_message = "lambda_account_concurrency: reserved_concurrency reserves ${sum(concat([0], values(var.reserved_concurrency)))} in all, but AWS lets an account whose limit is ${var.lambda_account_concurrency} reserve at most ${var.lambda_account_concurrency - min(100, var.lambda_account_concurrency)} (it keeps min(100, limit) unreserved), so terraform apply would fail. Raise the account's Lambda concurrency quota (Service Quotas: AWS Lambda, \"Concurrent executions\") and set lambda_account_concurrency to the new limit, or lower reserved_concurrency. The reservations are what bound Postgres connections while the limit exceeds database_connection_budget (${var.database_connection_budget})."
   }
 }
 
@@ -405,8 +424,8 @@ variable "event_max_age_seconds" {
 
 variable "state_machine_log_level" {
   type        = string
-  default     = "ALL"
-  description = "Step Functions execution logging level (ALL, ERROR, FATAL)."
+  default     = "ERROR"
+  description = "Step Functions execution logging level (ALL, ERROR, FATAL). ERROR logs every failed step with its input; a Standard execution's whole history stays in Step Functions for 90 days anyway, and ALL copies each of its events to CloudWatch Logs as well (docs/cost.md)."
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL"], var.state_machine_log_level)
@@ -475,6 +494,17 @@ variable "create_vpc_endpoints" {
   type        = bool
   default     = true
   description = "Create the VPC endpoints the functions need (S3 gateway; Secrets Manager, Step Functions, Textract interface). Turn off for an existing VPC that already has them."
+}
+
+variable "vpc_endpoint_az_count" {
+  type        = number
+  default     = null
+  description = "Availability zones the interface endpoints are placed in: the first N private subnets (null: all of them). Each endpoint is billed per zone, so 1 halves their cost (docs/cost.md, lean profile); an outage of that zone then cuts the functions off from Step Functions, Textract, SQS and Secrets Manager."
+
+  validation {
+    condition     = var.vpc_endpoint_az_count == null ? true : var.vpc_endpoint_az_count >= 1 && floor(var.vpc_endpoint_az_count) == var.vpc_endpoint_az_count
+    error_message = "vpc_endpoint_az_count: null (every private subnet's zone), or a whole number of at least 1."
+  }
 }
 
 # --- database ------------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class Settings:
     textract_start_rate: float = 5.0
     # The backfill's sources: a JSON list of "bucket/prefix" (domain/backfill.py).
     backfill_sources: str = "[]"
+    # The key Textract encrypts its raw output (OutputConfig) with: StartExpenseAnalysis's KMSKeyId. Without
+    # it Textract falls back to the AWS managed S3 key, outside the pipeline's key policy.
+    textract_output_kms_key: str = ""
 
     @property
     def textract_output_configured(self) -> bool:
@@ -71,5 +74,6 @@ def settings() -> Settings:
         textract_max_jobs=int(_env("TEXTRACT_MAX_JOBS", "600")),
         textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
         backfill_sources=_env("BACKFILL_SOURCES", "[]"),
+        textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
     )
 

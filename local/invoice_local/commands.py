@@ -20,7 +20,7 @@ from invoice_pipeline.domain.status import TERMINAL
 from rich.table import Table
 from rich.text import Text
 
-from invoice_local import console, logs
+from invoice_local import console, lambda_limits, logs
 from invoice_local.postgres import MIN_MAX_CONNECTIONS
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
 from invoice_local.textract_quotas import DEFAULT_REGION
@@ -138,7 +138,7 @@ def stack_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"state_dir": args.state_dir, "port": args.port, "api_port": args.api_port,
             "textract_start_tps": args.textract_start_tps, "textract_get_tps": args.textract_get_tps,
             "textract_max_jobs": args.textract_max_jobs, "textract_job_seconds": args.textract_job_seconds,
-            "db_max_connections": args.db_max_connections}
+            "db_max_connections": args.db_max_connections, "lambda_concurrency": args.lambda_concurrency}
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -353,6 +353,10 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
                    help="seconds a Textract job runs before the local engine reads it (default 0)")
     g.add_argument("--db-max-connections", type=_at_least(MIN_MAX_CONNECTIONS), default=None, metavar="N",
                    help="connections Postgres accepts (default: the cluster's own, 100)")
+    g.add_argument("--lambda-concurrency", type=_at_least(1), default=lambda_limits.ACCOUNT_CONCURRENCY,
+                   metavar="N", help="the account's Lambda concurrency: functions' reservations must leave "
+                   f"{lambda_limits.UNRESERVED_MINIMUM} of it unreserved, as in AWS "
+                   f"(default {lambda_limits.ACCOUNT_CONCURRENCY})")
 
 
 def register(commands: Any) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 
 from invoice_local import terraform
-from invoice_local.emulation import snapshot
+from invoice_local.emulation import lambda_runner, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -139,6 +139,9 @@ def key(variables: dict[str, Any]) -> str:
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
     digest.update(json.dumps(variables, sort_keys=True).encode())
     digest.update(f"moto={version('moto')} snapshot={snapshot.FORMAT}".encode())
+    # What the emulation checked during apply (PutFunctionConcurrency against the account's limit).
+    limits = lambda_runner.pool.settings
+    digest.update(f"lambda={limits.account_concurrency}/{limits.unreserved_minimum}".encode())
     return digest.hexdigest()
 
 

@@ -19,9 +19,9 @@ class Function:
     memory_mb: int
     timeout_seconds: int
     invoked_by: str
-    database: bool  # connects to Postgres: its reserved concurrency counts against the connection budget
     environment: tuple[str, ...]
     permissions: tuple[str, ...]
+    database: bool = False  # it connects to Postgres (its reserved concurrency counts against the budget)
 
     @property
     def in_state_machine(self) -> bool:
@@ -37,8 +37,8 @@ def functions() -> dict[str, Function]:
     raw = json.loads(PATH.read_text())["functions"]
     return {key: Function(key=key, handler=f["handler"], description=f["description"], memory_mb=f["memory_mb"],
                           timeout_seconds=f["timeout_seconds"], invoked_by=f["invoked_by"],
-                          database=f["database"], environment=tuple(f["environment"]),
-                          permissions=tuple(f["permissions"]))
+                          environment=tuple(f["environment"]), permissions=tuple(f["permissions"]),
+                          database=bool(f["database"]))
             for key, f in raw.items()}
 
 

@@ -14,7 +14,9 @@ Every server is run by a *supervisor*: this very file run as a script (stdlib on
 milliseconds), detached into its own session. It runs initdb, starts ``postgres`` as its own child and stays
 until it is told to stop, its stdin reaches EOF, or its parent process disappears (polled every 0.2 s);
 then it shuts the server down, reaps it, and removes a temporary data directory. So a server never outlives
-the Python process that asked for it, even when that process is SIGKILLed, and leaves no zombie behind.
+the Python process that asked for it, even when that process is SIGKILLed, and leaves no zombie behind. Told
+to halt, it shuts the server down and keeps everything else (data, port, itself) until told to resume: a
+database outage, for the tests that show what the pipeline does through one (`PostgresHandle.outage()`).
 
 Why not pgserver's own API: it stops the server only from ``atexit`` (nothing happens on SIGKILL), counts
 its users in a pid list inside the data directory (a pid left there by a killed process keeps every later
@@ -47,7 +49,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -127,7 +129,8 @@ class _RunAs:
 
 
 class PostgresHandle:
-    """A Postgres to use: `.url` (libpq URL), `.provider` (url | binaries | pgserver), `.stop()` (idempotent).
+    """A Postgres to use: `.url` (libpq URL), `.provider` (url | binaries | pgserver), `.stop()` (idempotent);
+    for a server it started, `.halt()`/`.resume()` or `with .outage():` take it down and bring it back.
 
     A context manager; also stopped at interpreter exit. A handle that merely attached to a server another
     process runs (same persistent data directory) never stops it."""
@@ -176,6 +179,42 @@ class PostgresHandle:
         if self.socket_dir is None or self.port is None:
             return None
         return self.socket_dir / f".s.PGSQL.{self.port}"
+
+    def halt(self) -> None:
+        """Shut the server down (fast shutdown: every session is ended, as a database failover ends them) and
+        keep its data directory, port and supervisor: connections are refused until `resume()`."""
+        self._command("halt")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same data directory and port: the same URL works again."""
+        status = self._command("resume")
+        self.pid = int(status["pid"])
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """The server is down inside the block, and up again after it, whatever the block raised."""
+        self.halt()
+        try:
+            yield
+        finally:
+            self.resume()
+
+    def _command(self, command: str) -> dict[str, Any]:
+        with self._lock:
+            proc = self._supervisor
+            if self._stopped or proc is None or os.getpid() != self._owner_pid:
+                raise RuntimeError(f"cannot {command} a server this handle does not run: {self!r}")
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(command.encode() + b"\n")
+            proc.stdin.flush()
+            line = _read_line(proc.stdout.fileno(), _START_TIMEOUT)
+        try:
+            status: dict[str, Any] = json.loads(line) if line else {}
+        except ValueError:
+            status = {}
+        if not status.get("ok"):
+            raise RuntimeError(f"{command} failed: {status.get('error') or line or 'the supervisor exited'}")
+        return status
 
     def stop(self) -> None:
         with self._lock:
@@ -712,15 +751,41 @@ def _supervise() -> int:
             _sv_report({"ok": False, "error": str(exc) or type(exc).__name__})
             return 1
         _sv_report({"ok": True, "port": port, "pid": proc.pid})
+        halted = False
         while True:
-            if orphaned() or proc.poll() is not None:
+            if orphaned() or (not halted and proc.poll() is not None):
                 break
             ready, _, _ = select.select([0], [], [], _PARENT_POLL)
-            if ready:
-                chunk = os.read(0, 65536)
-                stdin_buf += chunk
-                if not chunk or b"stop" in stdin_buf:
-                    break
+            if not ready:
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                break
+            stdin_buf += chunk
+            while b"\n" in stdin_buf:
+                command, _, stdin_buf = stdin_buf.partition(b"\n")
+                if command.strip() == b"stop":
+                    return 0
+                if command.strip() == b"halt" and not halted:
+                    _sv_shutdown(proc, immediate=False)
+                    halted = True
+                    _sv_report({"ok": True})
+                elif command.strip() == b"resume" and halted:
+                    try:
+                        # The same port: the URL every client holds must work again.
+                        proc, _port = _sv_start({**cfg, "port": port, "same_port": True}, logf, orphaned,
+                                                servers)
+                    except _Stop:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+                        _sv_report({"ok": False, "error": str(exc) or type(exc).__name__})
+                        return 1
+                    halted = False
+                    _sv_report({"ok": True, "port": port, "pid": proc.pid})
+                else:
+                    state = "halted" if halted else "running"
+                    _sv_report({"ok": False, "error": f"unexpected {command.decode(errors='replace')!r}"
+                                                      f" (the server is {state})"})
         return 0
     except _Stop:
         return 0
@@ -819,7 +884,10 @@ def _sv_start(
             raise _Stop("parent gone during start-up")
         # A kept cluster asks for the port it had last time (a stable URL lets local mode reuse what it
         # deployed); if another process holds it now, any free port does.
-        port = cfg["port"] if attempt == 0 and cfg.get("port") and _port_free(cfg["port"]) else _free_port()
+        # Resuming after a halt, the port is the one just released, and no other will do.
+        same_port = bool(cfg.get("same_port"))
+        port = (cfg["port"] if attempt == 0 and cfg.get("port") and (same_port or _port_free(cfg["port"]))
+                else _free_port())
         log_offset = logf.tell()
         args = [str(Path(cfg["bin_dir"]) / "postgres"), "-D", str(data_dir), "-p", str(port)]
         for key, value in settings.items():
@@ -853,7 +921,8 @@ def _sv_start(
             f.seek(log_offset)
             last_error = f.read().decode(errors="replace").strip()[-2000:]
         # Another process took the port between our probe and postgres' bind: try another one.
-        if "could not bind" not in last_error and "could not create any TCP/IP sockets" not in last_error:
+        if same_port or ("could not bind" not in last_error
+                         and "could not create any TCP/IP sockets" not in last_error):
             break
     raise RuntimeError(f"postgres exited during start-up: {last_error}")
 
@@ -873,7 +942,12 @@ def _sv_shutdown(proc: subprocess.Popen[bytes], *, immediate: bool) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens on the port. SO_REUSEADDR, as postgres binds: the TIME_WAIT sockets of connections the
+    last server closed do not make the port busy (without it, a kept cluster restarted within a minute of its
+    stop moved to another port, changing its URL, and local mode applied Terraform again instead of restoring
+    what it had deployed)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((LISTEN_HOST, port))
         except OSError:

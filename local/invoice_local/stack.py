@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from invoice_local import lambda_limits
 from invoice_local.textract_quotas import DEFAULTS as TEXTRACT_DEFAULTS
 from invoice_local.textract_quotas import Quotas
 
@@ -169,12 +170,24 @@ class RunningStack:
             self.stop()
 
 
+def deploy_variables(database_url: str, quotas: Quotas,
+                     lambda_concurrency: int = lambda_limits.ACCOUNT_CONCURRENCY) -> dict[str, Any]:
+    """What local mode passes to terraform apply beside local.tfvars. The quotas describe the emulated account,
+    so the admission control is deployed to match them, as textract_start_rate and textract_max_jobs default
+    to the region's quotas in AWS; so does its Lambda concurrency limit, which decides whether the functions
+    get reservations (terraform/variables.tf, lambda_account_concurrency)."""
+    return {"database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
+            "textract_start_rate": quotas.start_tps, "textract_max_jobs": quotas.max_jobs,
+            "lambda_account_concurrency": lambda_concurrency}
+
+
 def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, engine: Any = None,
        drop_folder: Path | None = None, api_port: int = DEFAULT_API_PORT,
        say: Callable[[str, str], None] | None = None, progress: Any = None,
        textract_start_tps: int = TEXTRACT_DEFAULTS.start_tps, textract_get_tps: int = TEXTRACT_DEFAULTS.get_tps,
        textract_max_jobs: int = TEXTRACT_DEFAULTS.max_jobs, textract_job_seconds: float = 0.0,
-       db_max_connections: int | None = None) -> RunningStack:
+       db_max_connections: int | None = None,
+       lambda_concurrency: int = lambda_limits.ACCOUNT_CONCURRENCY) -> RunningStack:
     """Start the whole local stack in this process; the pipeline is deployed by `terraform apply` of
     terraform/ with local.tfvars (deployment.py), or restored from an earlier apply of the same inputs.
     `say(stage, detail)` reports each stage (default: one line on the terminal); `progress(done, total,
@@ -183,11 +196,12 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
 
     The emulated Textract enforces `textract_*` quotas (default: AWS's in us-east-1) and keeps each job
     running `textract_job_seconds` before the local engine analyses it; Postgres accepts `db_max_connections`
-    connections (default: its own setting)."""
+    connections (default: its own setting); Lambda's account concurrency is `lambda_concurrency` (default
+    AWS's 1000), which the functions' reservations must leave 100 of, as in AWS."""
     from invoice_pipeline.adapters import aws, db
 
     from invoice_local import console, logs
-    from invoice_local.emulation import server
+    from invoice_local.emulation import lambda_runner, server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
 
@@ -196,6 +210,8 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
     quotas = Quotas(start_tps=textract_start_tps, get_tps=textract_get_tps, max_jobs=textract_max_jobs)
     if textract_job_seconds < 0:
         raise ValueError(f"textract_job_seconds must be >= 0, not {textract_job_seconds!r}")
+    if lambda_concurrency < 1:
+        raise ValueError(f"lambda_concurrency must be >= 1, not {lambda_concurrency!r}")
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = logs.setup(state_dir / "logs").folder
@@ -216,6 +232,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         t0 = time.monotonic()
         emu = server.start(port)
         stoppers.append(emu.stop)
+        lambda_runner.configure(account_concurrency=lambda_concurrency)
         aws.reset()
         if engine is None:
             from invoice_local.engine import LocalExpenseEngine
@@ -223,13 +240,14 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             engine = LocalExpenseEngine()
         standin.configure(engine=engine, faults=standin.Faults(job_seconds=textract_job_seconds), quotas=quotas)
         say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine; Textract "
-            f"quotas {quotas.start_tps} starts/s, {quotas.get_tps} gets/s, {quotas.max_jobs} jobs at once)")
+            f"quotas {quotas.start_tps} starts/s, {quotas.get_tps} gets/s, {quotas.max_jobs} jobs at once; Lambda "
+            f"concurrency {lambda_concurrency})")
 
         from invoice_local import deployment
 
-        deployed = deployment.deploy(emu.endpoint, {
-            "database_url": database_url, "log_level": os.environ.get("INVOICES_LOG_LEVEL", "INFO"),
-        }, state_dir, progress=progress or _deploy_progress_bar())
+        variables = deploy_variables(database_url, quotas, lambda_concurrency)
+        deployed = deployment.deploy(emu.endpoint, variables, state_dir,
+                                     progress=progress or _deploy_progress_bar())
         resources = {"ingest_bucket": deployed.ingest_bucket, "results_bucket": deployed.results_bucket,
                      "state_machine_arn": deployed.state_machine_arn,
                      "backfill_state_machine_arn": deployed.backfill_state_machine_arn}

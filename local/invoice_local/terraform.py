@@ -139,6 +139,23 @@ def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None 
     return {k: v["value"] for k, v in json.loads(out).items()}
 
 
+def plan(state_dir: Path, variables: dict[str, Any], *, var_file: Path | None = None) -> dict[str, Any]:
+    """`terraform show -json` of a plan of terraform/ against an empty state: what an apply with `variables`
+    (and `var_file`; none: the variables' defaults, as a real account gets them) would create. Nothing is
+    applied. A plan with the database on opens one ephemeral value (a generated password), so `variables`
+    must point local_endpoint at an emulation that answers it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / "terraform.log"
+    _run(["init", "-input=false", "-no-color"], state_dir, log)
+    out, empty = state_dir / "plan.tfplan", state_dir / "empty.tfstate"
+    empty.unlink(missing_ok=True)
+    var_args = [f"-var={k}={v}" for k, v in variables.items()]
+    files = [f"-var-file={var_file}"] if var_file else []
+    _run(["plan", "-input=false", "-lock=false", "-no-color", f"-state={empty}", f"-out={out}", *files, *var_args],
+         state_dir, log)
+    return json.loads(_run(["show", "-json", str(out)], state_dir, log))  # type: ignore[no-any-return]
+
+
 def destroy(state_dir: Path, variables: dict[str, Any], state: Path) -> str:
     """terraform destroy of what `state` records, with the variables it was applied with."""
     log = state_dir / "terraform.log"

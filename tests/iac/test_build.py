@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certs import make_ca, pem
 from tests.iac.conftest import BUILD_SCRIPT
 from tests.shared_data import REPO_ROOT
 
@@ -83,3 +84,34 @@ def test_layer_is_for_the_lambda_platform_without_boto3(lambda_artifacts: dict[s
             continue
         dist = f"{name.replace('-', '_')}-{version}.dist-info".lower()
         assert dist in packages, f"{dep} missing from the layer"
+
+
+def build_code_with(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(BUILD_SCRIPT), "--code", "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_rds_ca_bundle_is_packed_when_supplied_and_checked(tmp_path: Path) -> None:
+    """The functions verify RDS's certificate against a bundle in the package (adapters/dbtls.py): the build
+    packs the file it is given, refuses one that holds no CA certificate, and one that misses its pin."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(pem(make_ca("test RDS root")[1]) + pem(make_ca("test RDS root 2")[1]))
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+
+    assert build_code_with(tmp_path / "ok", "--rds-ca-bundle", str(bundle), "--rds-ca-sha256", digest).returncode == 0
+    with zipfile.ZipFile(tmp_path / "ok" / "code.zip") as zf:
+        assert zf.read("invoice_pipeline/_certs/rds-ca-bundle.pem") == bundle.read_bytes()
+
+    pinned_wrong = build_code_with(tmp_path / "pin", "--rds-ca-bundle", str(bundle), "--rds-ca-sha256", "0" * 64)
+    assert pinned_wrong.returncode != 0 and "is not the pinned" in pinned_wrong.stderr
+
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    refused = build_code_with(tmp_path / "junk", "--rds-ca-bundle", str(junk))
+    assert refused.returncode != 0 and "RDS CA bundle" in refused.stderr
+    assert not (tmp_path / "junk" / "code.zip").exists()
+
+
+def test_without_a_bundle_the_package_has_none(tmp_path: Path) -> None:
+    with zipfile.ZipFile(build_code(tmp_path)) as zf:
+        assert not [n for n in zf.namelist() if "/_certs/" in n]

@@ -26,6 +26,9 @@ STAR_ONLY_ACTIONS = {
     # Lambda's VPC network interfaces, documented as working only on "*".
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    # Step Functions' task-token answers: the Service Authorization Reference ("Actions, resources, and
+    # condition keys for AWS Step Functions") lists no resource type for them.
+    "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
 }
 KEY_POLICY_DOCUMENTS = {"kms"}
 
@@ -133,7 +136,7 @@ def statements() -> list[Statement]:
 def test_the_reader_finds_the_policies() -> None:
     docs = {s.document for s in statements()}
     assert {"kms", "state_machine", "fn_common", "start_expense_analysis", "get_expense_analysis",
-            "answer_task_tokens", "intake_queue", "consume_intake"} <= docs
+            "answer_task_tokens", "queue", "consume_intake"} <= docs
 
 
 def test_star_resources_only_where_the_service_has_none_and_commented() -> None:
@@ -170,9 +173,32 @@ def test_the_state_machine_invokes_exactly_the_state_functions() -> None:
     [invoke] = [s for s in statements() if s.document == "state_machine" and "lambda:InvokeFunction" in s.actions]
     assert invoke.actions == ["lambda:InvokeFunction"]
     assert invoke.value("resources") == "[for k in local.state_functions : aws_lambda_function.fn[k].arn]"
-    callback = next(s for s in statements()
-                    if s.document == "answer_task_tokens" and "states:SendTaskSuccess" in s.actions)
-    assert callback.value("resources") == "[local.state_machine_arn]"
+
+
+def test_task_token_answers_name_every_resource_as_aws_documents() -> None:
+    """SendTaskSuccess/SendTaskFailure have no resource types (Service Authorization Reference): a state
+    machine ARN there is not a scope AWS documents, so the statement names "*" and cites the page."""
+    [answer] = [s for s in statements()
+                if s.document == "answer_task_tokens" and "states:SendTaskSuccess" in s.actions]
+    assert answer.actions == ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    assert answer.star_resource
+    assert "Service Authorization Reference" in answer.comment
+
+
+def test_eventbridge_may_use_the_key_in_the_form_aws_documents() -> None:
+    """EventBridge writing to the encrypted intake queue and events DLQ: the key policy grants the service
+    the two KMS calls without a condition (SQS Developer Guide, "Configure KMS permissions for AWS
+    services"); a condition key absent from the request would deny it and drop the message. The queues'
+    own policies scope the sender by the rule's ARN instead."""
+    key_statements = [s for s in statements() if s.document == "kms"]
+    [events] = [s for s in key_statements if "events.${local.dns_suffix}" in s.body]
+    assert sorted(events.actions) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "condition" not in events.body
+    cited = " ".join(line.lstrip("# ") for line in events.comment.splitlines())
+    assert "Configure KMS permissions for AWS services" in cited
+    assert "Using dead-letter queues to process undelivered events" in cited
+    queue = [s for s in statements() if s.document == "queue" and "sqs:SendMessage" in s.actions]
+    assert queue and all('variable = "aws:SourceArn"' in s.body for s in queue)
 
 
 def test_reading_agrees_with_terraform(plans: dict[str, dict[str, Any]]) -> None:
@@ -189,3 +215,15 @@ def test_reading_agrees_with_terraform(plans: dict[str, dict[str, Any]]) -> None
                 from_terraform.add((res["name"], tuple(st["actions"]["constant_value"])))
     from_text = {(s.document, tuple(s.actions)) for s in statements() if s.star_resource}
     assert from_terraform and from_terraform <= from_text
+
+
+def test_each_state_machine_role_uses_the_key_for_its_own_state_machine_only() -> None:
+    """Both state machines are encrypted with the pipeline's key: each role may use it only in its own state
+    machine's encryption context, and make the data key its encrypted logs need."""
+    for document, arn in (("state_machine", "local.state_machine_arn"),
+                          ("backfill", "local.backfill_state_machine_arn")):
+        found = {s.value("sid"): s for s in statements() if s.document == document}
+        key = found['"StateMachineKey"']
+        assert sorted(key.actions) == ["kms:Decrypt", "kms:GenerateDataKey"], document
+        assert "kms:EncryptionContext:aws:states:stateMachineArn" in key.body and f"[{arn}]" in key.body, document
+        assert found['"EncryptedLogDelivery"'].actions == ["kms:GenerateDataKey"], document

@@ -25,8 +25,8 @@ from tests.shared_data import REPO_ROOT, skip_or_fail
 FUNCTIONS = set(manifest.functions())
 # What functions/invoice_pipeline/config.py and observability.py read.
 REQUIRED_ENV = {"RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN", "TEXTRACT_ROLE_ARN", "TEXTRACT_OUTPUT_BUCKET",
-                "TEXTRACT_OUTPUT_PREFIX", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR", "POWERTOOLS_SERVICE_NAME",
-                "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+                "TEXTRACT_OUTPUT_PREFIX", "TEXTRACT_OUTPUT_KMS_KEY", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR",
+                "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 # Resources that only exist with the database and network on (local mode turns both off).
 AWS_ONLY_TYPES = {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group", "aws_secretsmanager_secret",
                   "aws_secretsmanager_secret_version", "aws_lambda_invocation", "aws_vpc", "aws_subnet",
@@ -146,6 +146,18 @@ def test_events_state_machine_and_textract_wiring(plans: dict[str, dict[str, Any
     assert sm["type"] == "STANDARD"
     assert sm["tracing_configuration"] == [{"enabled": True}]
     assert sm["logging_configuration"][0]["level"] in ("ALL", "ERROR")
+    # Execution data would put every $$.Task.Token of StartAnalysis's parameters in CloudWatch Logs.
+    assert sm["logging_configuration"][0]["include_execution_data"] is False
+    assert [e["type"] for e in sm["encryption_configuration"]] == ["CUSTOMER_MANAGED_KMS_KEY"]
+    config = {r["address"]: r for r in plans[mode]["configuration"]["root_module"]["resources"]}
+    encryption = config["aws_sfn_state_machine.pipeline"]["expressions"]["encryption_configuration"][0]
+    assert "aws_kms_key.main.arn" in encryption["kms_key_id"]["references"]
+    # The backfill's state machine likewise: its data is object keys (uploaders' file names).
+    backfill = res["aws_sfn_state_machine.backfill"]
+    assert backfill["logging_configuration"][0]["include_execution_data"] is False
+    assert [e["type"] for e in backfill["encryption_configuration"]] == ["CUSTOMER_MANAGED_KMS_KEY"]
+    encryption = config["aws_sfn_state_machine.backfill"]["expressions"]["encryption_configuration"][0]
+    assert "aws_kms_key.main.arn" in encryption["kms_key_id"]["references"]
     sub = res["aws_sns_topic_subscription.callback"]
     assert sub["protocol"] == "lambda"
     assert res["aws_lambda_permission.callback_from_sns"]["principal"] == "sns.amazonaws.com"

@@ -32,8 +32,8 @@ from tests.integration.test_pipeline import png, recorded
 from tests.shared_data import TEXTRACT_DIR, require
 
 
-@pytest.fixture
-def api_stack(stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
+@pytest.fixture(name="api_stack")
+def api_stack_fixture(stack: Stack, api: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     """The pipeline deployed in the emulation, and the API function's settings pointing at it."""
     monkeypatch.setenv("INGEST_BUCKET", stack.ingest_bucket)
     monkeypatch.setenv("RESULTS_BUCKET", stack.results_bucket)
@@ -127,24 +127,6 @@ def test_a_reprocess_request_for_another_document_is_just_a_redelivery(api_stack
     states = [e["stateEnteredEventDetails"]["name"] for e in api_stack.history(forged_run["executionArn"])
               if e["type"].endswith("StateEntered")]
     assert states[-1] == "AlreadyRegistered"
-
-
-def test_a_failed_document_can_be_reprocessed_once_the_cause_is_fixed(api_stack: Stack,
-                                                                      standin: standin_mod._State) -> None:
-    content = png("not-yet-recorded")
-    api_stack.upload("incoming/later.png", content)
-    api_stack.wait_for_executions(1)
-    doc = _only_document()
-    assert (doc.status, doc.error_code) == ("FAILED", "TextractJobFailed")
-
-    standin.engine.add(content, recorded("receipt.analyze_expense.json"))  # type: ignore[attr-defined]
-    assert call("POST", f"/documents/{doc.id}/reprocess").status == 202
-    executions = api_stack.wait_for_executions(2)
-    assert executions[1]["status"] == "SUCCEEDED"
-    after = _only_document()
-    assert after.status in ("COMPLETED", "NEEDS_REVIEW")
-    assert after.error_code is None and after.error_message is None
-    assert len(repository.invoices_for(doc.id)) == 1
 
 
 def test_reprocess_refusals(api_stack: Stack, standin: standin_mod._State) -> None:

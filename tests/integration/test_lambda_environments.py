@@ -111,7 +111,7 @@ def functions(emulation: server.EmulationServer, tmp_path: Path,
     lambda_runner.reset()
     lambda_runner.invocations.clear()
     settings = lambda_runner.pool.settings
-    saved = (settings.account_concurrency, settings.idle_seconds)
+    saved = (settings.account_concurrency, settings.idle_seconds, settings.unreserved_minimum)
     made = Functions(emulation.endpoint, tmp_path)
     try:
         yield made
@@ -120,7 +120,7 @@ def functions(emulation: server.EmulationServer, tmp_path: Path,
             gate.touch()
         (tmp_path / "release-all").touch()
         made.pool.shutdown(wait=False, cancel_futures=True)
-        settings.account_concurrency, settings.idle_seconds = saved
+        settings.account_concurrency, settings.idle_seconds, settings.unreserved_minimum = saved
         lambda_runner.reset()
 
 
@@ -215,8 +215,25 @@ def test_reserved_concurrency_refuses_the_next_synchronous_invocation(functions:
     assert stats["peak"] == 2 and stats["throttles"] >= 3 and stats["invocations"] == 2
 
 
+def test_a_reservation_must_leave_the_account_its_minimum_unreserved_concurrency(functions: Functions) -> None:
+    first, second = functions.deploy("identify"), functions.deploy("identify")
+    functions.client.put_function_concurrency(FunctionName=first, ReservedConcurrentExecutions=850)
+    with pytest.raises(ClientError) as refused:  # 1000 - 850 - 51 leaves 99 unreserved, under AWS's 100
+        functions.client.put_function_concurrency(FunctionName=second, ReservedConcurrentExecutions=51)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "below its minimum value of [100]" in refused.value.response["Error"]["Message"]
+    functions.client.put_function_concurrency(FunctionName=second, ReservedConcurrentExecutions=50)
+    functions.client.put_function_concurrency(FunctionName=first, ReservedConcurrentExecutions=850)  # its own
+
+    lambda_runner.configure(account_concurrency=10)  # a new account's limit: nothing can be reserved
+    third = functions.deploy("identify")
+    with pytest.raises(ClientError, match=r"minimum value of \[10\]"):
+        functions.client.put_function_concurrency(FunctionName=third, ReservedConcurrentExecutions=1)
+
+
 def test_the_account_limit_is_shared_by_unreserved_functions(functions: Functions) -> None:
-    lambda_runner.configure(account_concurrency=3)
+    # Three at most, as on an account whose limit is small; AWS's unreserved minimum would forbid the reservation.
+    lambda_runner.configure(account_concurrency=3, unreserved_minimum=0)
     reserved = functions.deploy("identify", reserved=1)  # unreserved functions share 3 - 1 = 2
     first, second, third = (functions.deploy("identify") for _ in range(3))
     gate = functions.gate()

@@ -1,7 +1,8 @@
 """The whole flow in the emulation: S3 upload -> EventBridge -> state machine (the real ASL) -> Register ->
 StartAnalysis (task token) -> Textract stand-in -> SNS -> Callback -> Parse -> Validate -> Persist -> Postgres.
 
-Textract's answers are real recorded responses from ../shared/data/textract."""
+Textract's answers are real recorded responses from ../shared/data/textract. Faults (a failed job, a lost,
+late or repeated notification, a crash, a database outage) and recovery from them: test_fault_matrix.py."""
 
 from __future__ import annotations
 
@@ -147,13 +148,6 @@ def _default_invoice(standin: standin_mod._State) -> bytes:
     return content
 
 
-def test_textract_job_failed(stack: Stack, standin: standin_mod._State) -> None:
-    standin.faults.fail_jobs = 1
-    stack.upload("incoming/a.png", _default_invoice(standin))
-    doc = _assert_failed(stack, "TextractJobFailed")
-    assert "FAILED" in (doc.error_message or "")
-
-
 def test_throttling_clears_after_retries(stack: Stack, standin: standin_mod._State) -> None:
     # The SDK retries twice inside one invocation (standard mode), then the state machine's Retry runs
     # StartAnalysis again: 4 throttles need both layers.
@@ -167,13 +161,6 @@ def test_throttling_clears_after_retries(stack: Stack, standin: standin_mod._Sta
     failures = [e for e in stack.history(execution["executionArn"]) if e["type"] == "TaskFailed"]
     assert failures and all(json.loads(e["taskFailedEventDetails"].get("cause", "{}") or "{}").get("errorType",
                             e["taskFailedEventDetails"]["error"]) == "TextractThrottled" for e in failures)
-
-
-def test_callback_that_never_comes_times_out(stack: Stack, standin: standin_mod._State) -> None:
-    standin.faults.silent_jobs = 1
-    stack.upload("incoming/a.png", _default_invoice(standin))
-    doc = _assert_failed(stack, "TaskTimedOut")
-    assert "States.Timeout" in (doc.error_message or "")
 
 
 def test_empty_file(stack: Stack) -> None:

@@ -167,6 +167,42 @@ def test_persistent_data_dir_survives_a_restart(provider: str, private_tmp: Path
         assert query(pg.url, "select x from kept") == [[42]]
 
 
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_an_outage_refuses_connections_then_serves_the_same_url_and_data(provider: str) -> None:
+    """halt/resume (the fault matrix's database outage): the server is really down, its sessions ended, and
+    comes back on the same port with its data, under the same supervisor."""
+    require_provider(provider)
+    with start_postgres(prefer=provider) as pg:
+        query(pg.url, "create table kept (x int)")
+        query(pg.url, "insert into kept values (7)")
+        session = pg8000.native.Connection(**connect_kwargs(pg.url))
+        first_pid, supervisor = pg.pid, pg.supervisor_pid
+        with pg.outage():
+            assert first_pid is not None and wait_until(lambda: not process_running(first_pid))
+            with pytest.raises((pg8000.native.InterfaceError, OSError)):
+                query(pg.url, "select 1")
+            with pytest.raises((pg8000.native.InterfaceError, pg8000.native.DatabaseError, OSError)):
+                session.run("select 1")  # ended by the shutdown
+        assert pg.pid != first_pid and pg.supervisor_pid == supervisor
+        assert query(pg.url, "select x from kept") == [[7]]
+        with pytest.raises(RuntimeError, match="resume failed"):
+            pg.resume()  # not halted
+        data_dir = pg.data_dir
+    assert data_dir is not None and wait_until(lambda: not data_dir.exists())
+
+@pytest.mark.parametrize("provider", LOCAL_PROVIDERS)
+def test_a_kept_cluster_restarted_at_once_keeps_its_port(provider: str, private_tmp: Path) -> None:
+    """Sessions open at the stop leave the server's side of their connections in TIME_WAIT for a minute: the
+    port is still free to listen on (postgres binds with SO_REUSEADDR), so the URL stays the same and local
+    mode restores what it deployed instead of applying Terraform again."""
+    require_provider(provider)
+    with start_postgres(private_tmp / "pgdata", prefer=provider) as pg:
+        port = pg.port
+        sessions = [pg8000.native.Connection(**connect_kwargs(pg.url)) for _ in range(3)]
+    with start_postgres(private_tmp / "pgdata", prefer=provider) as pg:
+        assert pg.port == port
+    del sessions
+
 def test_root_needs_a_traversable_directory() -> None:
     private = Path(tempfile.mkdtemp(prefix="invoice-pgtest-", dir="/tmp"))  # 0700, owned by us
     try:

@@ -5,6 +5,7 @@ definition has its own tests (test_asl_backfill.py); the error names both retry 
 from __future__ import annotations
 
 import json
+import random
 import re
 from typing import Any
 
@@ -140,6 +141,38 @@ def test_callback_wait_has_a_timeout_and_textract_errors_are_retried(definition:
     assert throttle["BackoffRate"] > 1 and throttle["JitterStrategy"] == "FULL"
 
 
+# An RDS Multi-AZ failover typically takes 60-120 s (the RDS user guide): documents that meet it must wait it out.
+FAILOVER_SECONDS = 120
+
+
+def _waits(retry: dict[str, Any], draw: random.Random) -> float:
+    """One draw of the total time a retrier waits before giving up (full jitter: each wait uniform up to its
+    cap), as Step Functions computes it."""
+    total, interval = 0.0, float(retry["IntervalSeconds"])
+    for _ in range(retry["MaxAttempts"]):
+        cap = min(interval, retry.get("MaxDelaySeconds", interval))
+        total += draw.uniform(0, cap) if retry.get("JitterStrategy") == "FULL" else cap
+        interval *= retry["BackoffRate"]
+    return total
+
+
+def test_every_task_rides_out_a_database_failover(definition: dict[str, Any]) -> None:
+    """Every function behind a Task uses Postgres. A document that meets an outage (DatabaseUnavailable) waits
+    it out: with full jitter the total wait is random, and in 20,000 seeded draws fewer than 1 in 1,000 stay
+    under a 2-minute failover (tests/integration/test_fault_matrix.py stops Postgres for 60 s). No single wait
+    exceeds 30 s, so documents resume within 30 s of the database's return, spread out, not all at once."""
+    retriers = {}
+    for name, state in definition["States"].items():
+        if state["Type"] == "Task":
+            (retry,) = [r for r in state["Retry"] if "DatabaseUnavailable" in r["ErrorEquals"]]
+            assert retry["JitterStrategy"] == "FULL" and retry["MaxDelaySeconds"] <= 30, name
+            retriers[json.dumps(retry, sort_keys=True)] = name
+    for policy, name in retriers.items():
+        retry, draw = json.loads(policy), random.Random(9)
+        short = sum(_waits(retry, draw) < FAILOVER_SECONDS for _ in range(20_000))
+        assert short < 20, f"{name}: {short} in 20,000 retry sequences end within {FAILOVER_SECONDS} s"
+
+
 def _all_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
     """The states of a definition and of its Maps' item processors."""
     out = []
@@ -160,3 +193,28 @@ def test_retried_error_names_are_our_retryable_errors(definition: dict[str, Any]
     for name in retried:
         assert name in ours and ours[name].retryable, name
     assert {n for n, c in ours.items() if c.retryable} <= retried
+
+
+def _longest_wait_seconds(retry: dict[str, Any]) -> float:
+    """The longest a retrier can keep a state retrying: the sum of its intervals, capped by MaxDelaySeconds
+    (full jitter waits between 0 and that; half of it on average)."""
+    total, interval = 0.0, float(retry["IntervalSeconds"])
+    for _ in range(retry["MaxAttempts"]):
+        total += min(interval, retry.get("MaxDelaySeconds", interval))
+        interval *= retry.get("BackoffRate", 2.0)
+    return total
+
+
+def test_a_throttled_function_is_waited_for_not_failed(definition: dict[str, Any]) -> None:
+    """Reserved concurrency bounds the Postgres connections, so in a burst the functions are throttled on
+    purpose: every Lambda task retries Lambda.TooManyRequestsException on its own retrier (first, so no
+    shorter one matches it), long enough that a document waits out a burst (on average over 45 minutes)
+    instead of failing as the Lambda service errors' 8 attempts would make it."""
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        throttled = [r for r in state["Retry"] if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert len(throttled) == 1 and throttled[0]["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        retry = throttled[0]
+        assert retry["JitterStrategy"] == "FULL", name
+        assert _longest_wait_seconds(retry) / 2 >= 45 * 60, name

@@ -67,7 +67,19 @@ def test_a_notification_before_the_job_id_was_stored_still_counts() -> None:
     assert "sfn.send_task_success" in journal.names()
 
 
+@pytest.mark.parametrize("status", ["Succeeded", "succeeded", " SUCCEEDED "])
+def test_status_is_compared_without_regard_to_case(status: str) -> None:
+    """AWS's pages show the notification's Status as SUCCEEDED and as Succeeded: both are a success, and
+    Parse receives the one spelling the analysis schema allows."""
+    result, journal, _ = run(sns_event(Status=status), row=waiting())
+    assert result == {"outcomes": ["succeeded"]}
+    [sent] = journal.of("sfn.send_task_success")
+    assert json.loads(sent["output"])["status"] == "SUCCEEDED"
+
+
 @pytest.mark.parametrize(("status", "error"), [
+    ("Failed", "TextractJobFailed"),
+    ("Partial_Success", "TextractPartialSuccess"),
     ("FAILED", "TextractJobFailed"),
     ("ERROR", "TextractJobFailed"),
     ("PARTIAL_SUCCESS", "TextractPartialSuccess"),

@@ -17,6 +17,7 @@ from tests.fakes import FakeDocuments, FakeTaskTokens, FakeTextract, Journal, cl
 
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:invoices-prod-textract"
 ROLE = "arn:aws:iam::111122223333:role/invoices-prod-textract-publish"
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/0d3f6c1e-5b8a-4c2e-9f7d-2a1b3c4d5e6f"
 JOB_ID = "d1c3a5e7f9b2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2"
 
 
@@ -26,6 +27,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTRACT_ROLE_ARN", ROLE)
     monkeypatch.setenv("TEXTRACT_OUTPUT_BUCKET", "invoices-prod-results")
     monkeypatch.setenv("TEXTRACT_OUTPUT_PREFIX", "textract-output")
+    monkeypatch.setenv("TEXTRACT_OUTPUT_KMS_KEY", KEY)
 
 
 def ports(journal: Journal, error: ClientError | None = None) -> start_analysis.Ports:
@@ -59,6 +61,7 @@ def test_token_is_stored_first_then_textract_started_then_job_recorded() -> None
         "JobTag": tag,
         "NotificationChannel": {"SNSTopicArn": TOPIC, "RoleArn": ROLE},
         "OutputConfig": {"S3Bucket": "invoices-prod-results", "S3Prefix": "textract-output"},
+        "KMSKeyId": KEY,  # Textract's raw output under the pipeline's key, not the AWS managed S3 key
     }]
     assert journal.of("tokens.set_job_id") == [{"tag": tag, "job_id": JOB_ID}]
     assert journal.of("documents.transition") == [{
@@ -83,7 +86,7 @@ def test_unversioned_object_and_no_output_bucket(monkeypatch: pytest.MonkeyPatch
     start_analysis.handle(load_event("start_analysis_input", document__versioned=False), ports(journal))
     [request] = journal.of("textract.start_expense_analysis")
     assert "Version" not in request["DocumentLocation"]["S3Object"]
-    assert "OutputConfig" not in request
+    assert "OutputConfig" not in request and "KMSKeyId" not in request
 
 
 @pytest.mark.parametrize("code", ["ThrottlingException", "ProvisionedThroughputExceededException",

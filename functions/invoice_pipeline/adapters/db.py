@@ -1,9 +1,11 @@
 """Postgres connection (pg8000), transactions and migrations.
 
 One connection per process, opened on first use and reused across warm invocations (a Lambda process runs
-one invocation at a time); a broken connection is dropped and reopened once. Where several handlers share a
-process (local mode, tests), a lock serializes transactions on that one connection. Credentials come from
-DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code."""
+one invocation at a time); a broken connection is dropped and reopened once. Local mode runs each invocation
+in a worker process of its own too (the emulation's execution environments), so the lock only matters where
+several threads of one process use it: the local CLI, tests under moto's decorator, migrations. Credentials
+come from DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code. On the AWS
+path the server's certificate and host name are always verified (adapters/dbtls.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from pg8000.exceptions import DatabaseError, InterfaceError
@@ -20,18 +23,43 @@ from pg8000.native import Connection
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws
+from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_context
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 
 # Every session the functions open carries this name (pg_stat_activity.application_name): what tells the
 # pipeline's connections from people's and tools' (bench and tests count them against the connection budget).
 APPLICATION_NAME = "invoice-pipeline"
+# The connection is gone or unusable, as opposed to a statement Postgres refused: pg8000's network errors, a
+# socket timeout (OSError), and the SQLSTATEs of a lost or ending session (class 08; 57P01-57P03: the server is
+# shutting down, crashed, or not accepting connections yet). Postgres rolls back whatever a lost session had
+# begun, so the work can run again once the database is back: DatabaseUnavailable, which the state machine
+# retries for as long as an RDS failover lasts.
+_LOST_MESSAGES = ("network error", "communication error", "connection is closed")
+_LOST_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, InterfaceError):
+        return any(m in str(exc) for m in _LOST_MESSAGES)
+    if isinstance(exc, DatabaseError):
+        info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        code = str(info.get("C", ""))
+        return code.startswith("08") or code in _LOST_SQLSTATES
+    return False
+
+
 _lock = threading.RLock()
 _con: Connection | None = None
 _con_source: tuple[str | None, str | None] = (None, None)  # what _con was opened from
 
 
-def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
+def _secret_kwargs(secret_arn: str, cafile: Path | None = None) -> dict[str, Any]:
+    """Connection settings from the secret, with TLS verified against `cafile` (the packaged RDS CA bundle
+    unless a test names another)."""
+    context = verified_context(cafile or packaged_bundle())
     raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
     secret = json.loads(raw)
     return {
@@ -40,7 +68,7 @@ def _secret_kwargs(secret_arn: str) -> dict[str, Any]:
         "host": secret["host"],
         "port": int(secret.get("port", 5432)),
         "database": secret.get("dbname", "postgres"),
-        "ssl_context": True,
+        "ssl_context": context,
     }
 
 
@@ -55,7 +83,7 @@ def _open() -> Connection:
     try:
         return Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
     except (InterfaceError, DatabaseError, OSError) as exc:
-        raise DatabaseUnavailable(f"cannot connect to Postgres: {exc}") from exc
+        raise DatabaseUnavailable(f"cannot connect to Postgres: {rejected(exc) or exc}") from exc
 
 
 def connection() -> Connection:
@@ -84,30 +112,41 @@ def close() -> None:
 @contextmanager
 def transaction() -> Iterator[Connection]:
     """BEGIN ... COMMIT on the process connection; ROLLBACK on any error. A connection that died since the
-    last invocation is replaced once before anything is written."""
+    last invocation is replaced once before anything is written; one lost in the middle of the transaction
+    (the server went down, a socket timeout) raises DatabaseUnavailable: nothing was committed."""
     with _lock:
         con = connection()
         try:
             con.run("START TRANSACTION")
-        except (InterfaceError, OSError):
+        except (InterfaceError, DatabaseError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             close()
             con = connection()
             try:
                 con.run("START TRANSACTION")
-            except (InterfaceError, OSError) as exc:
+            except (InterfaceError, DatabaseError, OSError) as exc:
                 close()
+                if not connection_lost(exc):
+                    raise
                 raise DatabaseUnavailable(f"Postgres connection lost: {exc}") from exc
         try:
             yield con
-        except BaseException:
+        except BaseException as exc:
             try:
                 con.run("ROLLBACK")
-            except (InterfaceError, OSError):
+            except (InterfaceError, DatabaseError, OSError):
                 close()
+            if connection_lost(exc):
+                close()
+                raise DatabaseUnavailable(f"Postgres connection lost in a transaction (nothing committed): "
+                                          f"{type(exc).__name__}: {exc}") from exc
             raise
         try:
             con.run("COMMIT")
-        except (InterfaceError, OSError) as exc:
+        except (InterfaceError, DatabaseError, OSError) as exc:
+            if not connection_lost(exc):
+                raise
             close()
             raise DatabaseUnavailable(f"commit failed, connection lost: {exc}") from exc
 

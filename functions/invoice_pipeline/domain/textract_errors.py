@@ -32,8 +32,15 @@ def error_for_code(code: str, message: str) -> PipelineError | None:
     return cls(f"{code}: {message}") if cls else None
 
 
+def job_status(raw: object) -> str:
+    """A job status in the one spelling we compare: Textract's API returns SUCCEEDED, but AWS's pages show the
+    SNS notification's Status both as SUCCEEDED and as Succeeded, so case and surrounding space are ignored."""
+    return str(raw).strip().upper()
+
+
 def error_for_job_status(status: str, message: str | None) -> PipelineError | None:
-    """Our error for a finished job's status (from the SNS notification or GetExpenseAnalysis)."""
+    """Our error for a finished job's status (from the SNS notification or GetExpenseAnalysis), in any case."""
+    status = job_status(status)
     if status == "SUCCEEDED":
         return None
     if status == "PARTIAL_SUCCESS":

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from invoice_pipeline.adapters import aws, repository, slots
 from invoice_pipeline.dispatch import Slots, dispatch
-from invoice_pipeline.domain.textract_errors import error_for_job_status
+from invoice_pipeline.domain.textract_errors import error_for_job_status, job_status
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import StepFunctions, TaskTokens
 
@@ -47,7 +47,7 @@ def _notifications(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _handle(note: dict[str, Any], ports: Ports) -> str:
-    tag, job_id, status = note.get("JobTag"), note.get("JobId"), str(note.get("Status", ""))
+    tag, job_id, status = note.get("JobTag"), note.get("JobId"), job_status(note.get("Status", ""))
     row = ports.tokens.get_task_token(tag) if tag else None
     if row is None:
         logger.warning("notification for an unknown job tag", extra={"job_tag": tag, "job_id": job_id})

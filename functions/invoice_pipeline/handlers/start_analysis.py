@@ -87,6 +87,9 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     if settings.textract_output_configured:
         request["OutputConfig"] = {"S3Bucket": settings.textract_output_bucket,
                                    "S3Prefix": settings.textract_output_prefix}
+        # A request parameter beside OutputConfig, not inside it: the key for the objects Textract writes there.
+        if settings.textract_output_kms_key:
+            request["KMSKeyId"] = settings.textract_output_kms_key
     try:
         job_id = ports.textract.start_expense_analysis(**request)["JobId"]
     except ClientError as exc:

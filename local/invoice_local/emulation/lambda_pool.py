@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from invoice_local import lambda_limits
 from invoice_local.emulation.lambda_process import Outcome, WorkerProcess, runtime_failure
 from invoice_local.emulation.lambda_spec import FunctionSpec, code_dir, sys_path
 
@@ -49,7 +50,10 @@ class Superseded(Exception):
 
 @dataclass
 class Settings:
-    account_concurrency: int = 1000
+    account_concurrency: int = lambda_limits.ACCOUNT_CONCURRENCY
+    # What PutFunctionConcurrency must leave unreserved (or the whole limit, if lower: "...below its minimum
+    # value of [10]" on an account whose limit is 10).
+    unreserved_minimum: int = lambda_limits.UNRESERVED_MINIMUM
     idle_seconds: float = 600.0
     async_max_wait_seconds: float = 6 * 3600.0
     code: str = "repo"  # or "deployed": see lambda_spec
@@ -111,6 +115,16 @@ def reservations(account: str, region: str) -> dict[str, int]:
         if fn.reserved_concurrency is not None and str(fn.reserved_concurrency) != "":
             found[fn.function_name] = int(fn.reserved_concurrency)
     return found
+
+
+def refuse_reservation(settings: Settings, account: str, region: str, function_name: str, value: int) -> str | None:
+    """Why PutFunctionConcurrency of `value` for `function_name` is refused, as Lambda words it, or None."""
+    others = sum(n for name, n in reservations(account, region).items() if name != function_name)
+    minimum = min(settings.unreserved_minimum, settings.account_concurrency)
+    if settings.account_concurrency - others - value < minimum:
+        return ("Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{minimum}].")
+    return None
 
 
 def _publish(spec: FunctionSpec, points: list[tuple[str, float, str, bool]]) -> None:

@@ -35,11 +35,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 from invoice_local import logs
-from invoice_local.emulation.lambda_pool import Invocation, Pool, Settings, Superseded, Throttled
+from invoice_local.emulation.lambda_pool import Invocation, Pool, Settings, Superseded, Throttled, refuse_reservation
 from invoice_local.logs import function_context
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,18 @@ class TooManyRequestsException(LambdaClientError):
 
 # --- settings and the public surface ------------------------------------------------------------------------
 def configure(*, account_concurrency: int | None = None, idle_seconds: float | None = None,
-              async_max_wait_seconds: float | None = None, code: str | None = None) -> Settings:
-    """Set the account's concurrency limit (AWS's default quota: 1000), how long an idle environment stays
+              async_max_wait_seconds: float | None = None, code: str | None = None,
+              unreserved_minimum: int | None = None) -> Settings:
+    """Set the account's concurrency limit (AWS's default quota: 1000) and the part of it reservations must
+    leave unreserved (AWS: 100), how long an idle environment stays
     warm, how long an asynchronous event may wait for a slot, and which code the workers import first
     ("deployed": the function's package as moto holds it; "repo": this checkout's functions/). Unset values
     keep theirs; ones never set come from INVOICES_LAMBDA_CONCURRENCY, INVOICES_LAMBDA_IDLE_SECONDS and
     INVOICES_LAMBDA_CODE when the emulation starts."""
     settings = pool.settings
     given = {"account_concurrency": account_concurrency, "idle_seconds": idle_seconds,
-             "async_max_wait_seconds": async_max_wait_seconds, "code": code}
+             "async_max_wait_seconds": async_max_wait_seconds, "code": code,
+             "unreserved_minimum": unreserved_minimum}
     for name, value in given.items():
         if value is not None:
             setattr(settings, name, value)
@@ -289,10 +292,23 @@ def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, boo
         return json.dumps(payload), True, ""
 
 
+def put_function_concurrency(self: LambdaBackend, function_name: str, reserved_concurrency: str) -> str:
+    """PutFunctionConcurrency (Terraform's reserved_concurrent_executions), refused as Lambda refuses a
+    reservation that leaves the account less than its minimum unreserved concurrency (moto checks it only
+    under MOTO_LAMBDA_CONCURRENCY_QUOTA, against a fixed 100)."""
+    fn = self.get_function(function_name)
+    reason = refuse_reservation(pool.settings, fn.account_id, fn.region, fn.function_name, int(reserved_concurrency))
+    if reason:
+        raise InvalidParameterValueException(reason)
+    fn.reserved_concurrency = reserved_concurrency
+    return fn.reserved_concurrency
+
+
 def install() -> None:
     global _original, _original_invoke
     if getattr(LambdaFunction.invoke, "__module__", "") == __name__:
         return
+    LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
     _original = LambdaFunction._invoke_lambda
     _original_invoke = LambdaFunction.invoke
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]

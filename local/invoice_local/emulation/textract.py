@@ -85,6 +85,10 @@ class _Job:
     message: str | None = None
     tag: str | None = None
     release: threading.Event = field(default_factory=threading.Event)  # set: stop waiting job_seconds
+    # Where its completion notification goes: the start's parameters, account and region.
+    params: dict[str, Any] = field(default_factory=dict)
+    account: str = ""
+    region: str = ""
 
 
 @dataclass
@@ -122,6 +126,16 @@ class _State:
     def refused(self, api: str | None = None, code: str | None = None) -> int:
         return self.log.refused(api, code)
 
+    def notify(self, job_id: str) -> None:
+        """Publish a finished job's completion notification once more, as Textract sent it (or would have,
+        for a silent job): SNS delivers at least once, and may deliver late, after the execution stopped
+        waiting. KeyError for an unknown job; ValueError while it runs (it has nothing to tell yet)."""
+        with self.lock:
+            job = self.jobs[job_id]
+            if job.status == "IN_PROGRESS":
+                raise ValueError(f"job {job_id} is still running")
+        _notify(self, job.account, job.region, job, job.params, copies=1)
+
     def finish_jobs(self, job_id: str | None = None) -> int:
         """Let a running job (default: every one) stop waiting out job_seconds: its analysis runs now and it
         completes. For tests that need a job to end at a point of their choosing; returns how many."""
@@ -158,7 +172,8 @@ def _object_bytes(account: str, region: str, s3_object: dict[str, Any]) -> bytes
     return bytes(key.value)
 
 
-def _notify(st: _State, account: str, region: str, job: _Job, params: dict[str, Any]) -> None:
+def _notify(st: _State, account: str, region: str, job: _Job, params: dict[str, Any],
+            copies: int | None = None) -> None:
     channel = params.get("NotificationChannel") or {}
     s3_object = params["DocumentLocation"]["S3Object"]
     message = {
@@ -173,7 +188,7 @@ def _notify(st: _State, account: str, region: str, job: _Job, params: dict[str, 
     if not topic:
         return
     sns = sns_backends[account][region]
-    for _ in range(2 if st.faults.duplicate_notifications else 1):
+    for _ in range(copies or (2 if st.faults.duplicate_notifications else 1)):
         sns.publish(message=json.dumps(message), arn=topic, subject="Amazon Textract Job Completion")
 
 
@@ -266,7 +281,8 @@ def _start(response: TextractResponse, st: _State, seen: _Seen) -> str:
             raise _error("LimitExceededException",
                          f"Open jobs exceed maximum concurrent job limit ({st.quotas.max_jobs})")
         content = _object_bytes(response.current_account, response.region, params["DocumentLocation"]["S3Object"])
-        job = _Job(job_id=uuid.uuid4().hex, tag=params.get("JobTag"))
+        job = _Job(job_id=uuid.uuid4().hex, tag=params.get("JobTag"), params=params,
+                   account=response.current_account, region=response.region)
         seen.job_id = job.job_id
         st.jobs[job.job_id] = job
         st.running.add(job.job_id)
