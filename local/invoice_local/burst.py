@@ -41,11 +41,9 @@ RESERVED_CONCURRENCY = {
     "register": 4, "admit": 3, "start_analysis": 5, "callback": 2, "parse": 3, "validate": 3, "persist": 3,
     "record_failure": 1, "dispatch": 1, "migrate": 1, "api": 1,
 }
-# The intake's start rate, held to what Register's reservation keeps up with (variables.tf's own rule): in the
-# emulation every function shares the machine's 2 cores, and a Register took 1.9 s (median) under a burst there,
-# so 4 environments register about 2 documents a second. At the default 10 a second, 46 of 1,000 documents
-# failed with Lambda.TooManyRequestsException in Register after its retries (bench/README.md).
-REGISTER_SECONDS = 2.0
+# The intake's start rate scaled with Register's reservation, by variables.tf's own rule (Register's reserved
+# concurrency must keep up with it; each Register takes about 0.2-1 s): 10 a second for 10 by default, 4 for 4.
+REGISTER_SECONDS = 1.0
 INTAKE_START_RATE = RESERVED_CONCURRENCY["register"] / REGISTER_SECONDS
 KEY_PREFIX = "incoming/burst/"
 BENCH_APPLICATION = "invoices-burst"  # application_name of this driver's poller
@@ -247,8 +245,10 @@ def _outcome(con: Any, bucket: str, docs: Sequence[Document], executions: dict[s
 
 
 def _failed_from(con: Any, bucket: str) -> dict[str, int]:
-    """FAILED documents by error and the status they failed from (none: before Register created them)."""
-    rows = con.run("""SELECT coalesce(d.error_code, '?') || ' after ' || coalesce(e.from_status, 'nothing'), count(*)
+    """FAILED documents by error and where they failed: "in Register" (it never stored the content's hash:
+    RecordFailure created the row), else the status they failed from."""
+    rows = con.run("""SELECT coalesce(d.error_code, '?') || CASE WHEN d.sha256 IS NULL THEN ' in Register'
+                                                              ELSE ' after ' || e.from_status END, count(*)
                       FROM documents d JOIN document_events e ON e.document_id = d.id AND e.to_status = 'FAILED'
                       WHERE d.bucket = :bucket AND d.object_key LIKE :prefix AND d.status = 'FAILED'
                       GROUP BY 1""", bucket=bucket, prefix=KEY_PREFIX + "%")

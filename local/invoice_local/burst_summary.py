@@ -46,7 +46,7 @@ def render(report: Any) -> str:
         f"{report.documents_beyond_one_per_object} documents beyond one per object; "
         f"{report.final_without_invoice} finished without an invoice row",
         f"failed      {_failed(report, load_caused_codes())}; load-caused {report.load_caused_failed}"
-        + (f"; by the status they failed from: {_counts(report.failed_from_status)}" if report.failed_from_status
+        + (f"; where: {_counts(report.failed_from_status)}" if report.failed_from_status
            else ""),
         f"executions  {_counts(report.executions)}"
         + (f"; failed by Error: {_counts(report.execution_errors)}" if report.execution_errors else ""),

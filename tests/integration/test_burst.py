@@ -62,6 +62,7 @@ def burst_stack(deployed: tuple[Deployment, bytes], emulation: server.EmulationS
         db.close()  # the functions' connections are the ones that count: this process keeps none open
     deployment = redeploy(base, saved, {"database_url": url, **burst.terraform_variables(), **VARIABLES},
                           tmp_path_factory.mktemp("burst-deployment"))
+    print(f"burst deployment: terraform apply of the changed variables in {deployment.seconds:.1f}s")
     try:
         yield deployment, url
     finally:
