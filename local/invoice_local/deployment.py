@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -146,6 +147,26 @@ def key(variables: dict[str, Any]) -> str:
     limits = lambda_runner.pool.settings
     digest.update(f"lambda={limits.account_concurrency}/{limits.unreserved_minimum}".encode())
     return digest.hexdigest()
+
+
+def redeploy(base: Deployment, saved: bytes, variables: dict[str, Any], state_dir: Path, *,
+             progress: terraform.Progress | None = None) -> Deployment:
+    """`terraform apply` again on top of `base`, with `variables` changed: Terraform updates only what they
+    change (a function's environment, its reserved concurrency, a definition), in seconds instead of a fresh
+    apply's minute and a half. `saved` (base's emulation snapshot) is restored first, so the emulation holds
+    exactly what base's Terraform state describes; that state is copied to `state_dir`, which gets the new
+    state and snapshot, and base's are left as they were (restore `saved` to go back to base)."""
+    started = time.monotonic()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(base.state_dir / "terraform.tfstate", state_dir / "terraform.tfstate")
+    snapshot.loads(saved)
+    merged = {**base.variables, **variables}
+    # No refresh: the emulation was just restored to what the state describes, and reading back its 130-odd
+    # resources would only find moto's known drift (bucket notification, queue attributes) to rewrite.
+    outputs = terraform.apply(state_dir, merged, progress, refresh=False)
+    snapshot.save(state_dir / "emulation.snapshot")
+    return Deployment(endpoint=base.endpoint, outputs=outputs, state_dir=state_dir, variables=merged,
+                      seconds=time.monotonic() - started)
 
 
 def deploy(endpoint: str, variables: dict[str, Any], state_dir: Path, *, reuse: bool = True,

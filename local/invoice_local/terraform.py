@@ -120,9 +120,12 @@ def _apply_streaming(args: list[str], state_dir: Path, log: Path, progress: Prog
         raise _fail(args, "\n".join(messages), log)
 
 
-def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None = None, *,
+          refresh: bool = True) -> dict[str, Any]:
     """init + apply local.tfvars with `variables` on top, against the state in `state_dir`; returns the
-    outputs as a dict."""
+    outputs as a dict. `refresh=False` skips reading every resource back first: for a caller that knows the
+    infrastructure is exactly what the state describes (deployment.redeploy), so only the changed inputs
+    are applied."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = state_dir / "terraform.log"
     log.write_text("")
@@ -130,7 +133,8 @@ def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None 
     _run(["init", "-input=false", "-no-color"], state_dir, log)
     var_args = [f"-var={k}={v}" for k, v in variables.items()]
     _apply_streaming(["apply", "-auto-approve", "-input=false", "-json", f"-state={state}",
-                      f"-var-file={LOCAL_TFVARS}", *var_args], state_dir, log, progress)
+                      *([] if refresh else ["-refresh=false"]), f"-var-file={LOCAL_TFVARS}", *var_args],
+                     state_dir, log, progress)
     out = _run(["output", "-json", f"-state={state}"], state_dir, log)
     return {k: v["value"] for k, v in json.loads(out).items()}
 

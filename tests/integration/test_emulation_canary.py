@@ -270,6 +270,25 @@ def test_moto_redrives_to_the_dead_letter_queue_on_the_receive_after_max_receive
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
 
 
+def test_a_queue_redrive_policy_comes_back_as_compact_json_as_sqs_returns_it(aws_env: None) -> None:
+    """sqs_attributes.py re-dumps moto's RedrivePolicy without spaces, as SQS (and Terraform's jsonencode)
+    writes it; otherwise every plan over an existing state updates the intake queue for whitespace."""
+    from moto.sqs.models import Queue
+
+    assert isinstance(Queue.attributes, property)
+    assert Queue.attributes.fget.__module__ == "invoice_local.emulation.sqs_attributes"
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="canary-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}, separators=(",", ":"))
+    url = sqs.create_queue(QueueName="canary-source", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    assert got["RedrivePolicy"] == policy
+    assert "RedrivePolicy" not in sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+
+
 def test_moto_keeps_schedules_where_the_scheduler_reads_them(canary_function: str) -> None:
     """moto stores a rule's ScheduleExpression and never fires it; eventbridge.py's scheduler reads the rules
     of each account's default bus and fires them through send_to_targets."""

@@ -351,6 +351,24 @@ def test_fire_scheduled_refuses_a_disabled_rule(aws: Emulated) -> None:
     assert not calls_of(function)
 
 
+def test_a_scheduled_rule_gets_no_event_of_its_bus(aws: Emulated) -> None:
+    """EventBridge: a rule without an event pattern matches no event. moto's empty pattern matched them all,
+    so the scheduled dispatch function ran once per upload. put_events delivers on the caller's thread, so
+    the record of deliveries is complete when it returns."""
+    _, scheduled_arn = aws.function("record")
+    _, matching_arn = aws.function("record")
+    scheduled_rule(aws, "dispatch", "rate(1 minute)", scheduled_arn)
+    matching = f"uploads-{aws.suffix}"
+    aws.events.put_rule(Name=matching, EventPattern=json.dumps({"source": ["test.uploads"]}))
+    aws.events.put_targets(Rule=matching, Targets=[{"Id": "fn", "Arn": matching_arn}])
+    aws.rules.append(matching)
+    before = len(eventbridge.deliveries)
+
+    aws.events.put_events(Entries=[{"Source": "test.uploads", "DetailType": "Object Created", "Detail": "{}"}])
+
+    assert [d["rule"] for d in eventbridge.deliveries[before:]] == [matching]
+
+
 def test_the_scheduler_fires_enabled_rate_rules_on_the_fast_clock(aws: Emulated, fast_clock: None) -> None:
     function, function_arn = aws.function("record")
     idle, idle_arn = aws.function("record")

@@ -27,6 +27,9 @@ from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 
+# Every session the functions open carries this name (pg_stat_activity.application_name): what tells the
+# pipeline's connections from people's and tools' (bench and tests count them against the connection budget).
+APPLICATION_NAME = "invoice-pipeline"
 # The connection is gone or unusable, as opposed to a statement Postgres refused: pg8000's network errors, a
 # socket timeout (OSError), and the SQLSTATEs of a lost or ending session (class 08; 57P01-57P03: the server is
 # shutting down, crashed, or not accepting connections yet). Postgres rolls back whatever a lost session had
@@ -78,7 +81,7 @@ def _open() -> Connection:
     else:
         raise DatabaseUnavailable("neither DATABASE_URL nor DATABASE_SECRET_ARN is set")
     try:
-        return Connection(timeout=30, application_name="invoice-pipeline", **kwargs)
+        return Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
     except (InterfaceError, DatabaseError, OSError) as exc:
         raise DatabaseUnavailable(f"cannot connect to Postgres: {rejected(exc) or exc}") from exc
 

@@ -11,7 +11,8 @@ S3) on a string.
 moto stores a rule's ScheduleExpression but never fires it. A scheduler thread (started with the server) fires
 every ENABLED rule with a `rate(N minute|minutes|hour|hours|day|days)` expression once per period, counted
 from when it first sees the rule (as a rate schedule counts from the rule's creation), with AWS's "Scheduled
-Event" (source aws.events, resources [rule ARN], detail {}) through the same delivery as any other event.
+Event" (source aws.events, resources [rule ARN], detail {}) through the same delivery as any other event. A
+rule without an event pattern gets no events from its bus (moto's empty pattern would match them all).
 `cron(...)` expressions are not emulated (a correct AWS cron, with its ? L W # fields and UTC calendar, is
 more than local mode needs): the scheduler says so once per rule in the log. Local mode and tests run the
 clock faster with `configure()`, and `fire_scheduled()` fires a rule's schedule at once."""
@@ -69,8 +70,16 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
 
 
 def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    if not self.event_pattern.matches_event(original_event):  # type: ignore[arg-type]
+    """An event put on the rule's bus. A rule without an event pattern (a schedule) matches none, as in
+    EventBridge: moto's empty pattern matches every event, which would invoke a scheduled function once per
+    upload. Only its schedule fires it (_deliver_all)."""
+    pattern = self.event_pattern
+    if not pattern.get_pattern() or not pattern.matches_event(original_event):  # type: ignore[arg-type]
         return
+    _deliver_all(self, original_event, transform_input)
+
+
+def _deliver_all(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
     event = _realistic(original_event)
     ours = [t for t in self.targets if parse_arn(t["Arn"]).service in ("states", "lambda")]
     for target in ours:
@@ -184,13 +193,13 @@ def fire_scheduled(rule_name: str, *, account_id: str | None = None, region: str
     if rule.state != "ENABLED":
         raise ValueError(f"rule {rule_name!r} is {rule.state}: a disabled rule does not fire")
     event = _scheduled_event(rule)
-    send_to_targets(rule, event)
+    _deliver_all(rule, event)
     return _realistic(event)
 
 
 def _fire_quietly(rule: Rule) -> None:
     try:
-        send_to_targets(rule, _scheduled_event(rule))
+        _deliver_all(rule, _scheduled_event(rule))
     except Exception:  # noqa: BLE001 - one rule's failed delivery must not stop the schedule
         log.exception("scheduled rule %s: delivery failed", rule.arn)
 
