@@ -156,6 +156,8 @@ def redeploy(base: Deployment, saved: bytes, variables: dict[str, Any], state_di
     apply's minute and a half. `saved` (base's emulation snapshot) is restored first, so the emulation holds
     exactly what base's Terraform state describes; that state is copied to `state_dir`, which gets the new
     state and snapshot, and base's are left as they were (restore `saved` to go back to base)."""
+    from invoice_local.emulation import snapshot
+
     started = time.monotonic()
     state_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(base.state_dir / "terraform.tfstate", state_dir / "terraform.tfstate")
