@@ -298,7 +298,7 @@ def test_a_crash_in_the_middle_of_persist_leaves_no_partial_rows(api_stack: Stac
         # It has written: its transaction holds the invoice row it inserted.
         assert watcher.run("SELECT count(*) FROM pg_locks WHERE pid = :p AND granted AND mode = 'RowExclusiveLock'"
                            " AND relation = CAST('invoices' AS regclass)", p=backend)[0][0] == 1
-        (worker,) = lambda_runner.pool.pids(persist)
+        (worker,) = lambda_runner.pool.pids(persist, busy=True)
         os.kill(worker, signal.SIGKILL)
         _wait_for(lambda: any(c["function"] == persist and c.get("error") == RUNTIME_EXIT
                               for c in list(lambda_runner.invocations)), "the invocation to fail", timeout=25)

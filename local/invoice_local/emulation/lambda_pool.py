@@ -395,6 +395,10 @@ class Pool:
             return {"environments": sum(self._live.values()), "peak_environments": self._account_peak_environments,
                     "concurrent": sum(self._in_flight.values()), "peak": self._account_peak}
 
-    def pids(self, function_name: str) -> list[int]:
+    def pids(self, function_name: str, *, busy: bool = False) -> list[int]:
+        """The worker processes of a function's environments (busy: only those running an invocation now;
+        warm idle ones may have been kept since an earlier test)."""
         with self._cv:
-            return sorted(env.process.pid for env in self._every if env.spec.name == function_name)
+            idle = {id(env) for envs in self._idle.values() for env in envs}
+            return sorted(env.process.pid for env in self._every
+                          if env.spec.name == function_name and not (busy and id(env) in idle))
