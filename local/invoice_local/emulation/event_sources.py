@@ -36,6 +36,7 @@ from moto.core.base_backend import BackendDict
 from moto.core.exceptions import ServiceException
 from moto.sqs.models import Message, sqs_backends
 
+from invoice_local.emulation.background import BackgroundLoop
 from invoice_local.emulation.sqs_event import lambda_event, reported_failures
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,8 @@ class _State:
 _states: dict[str, _State] = {}
 _states_lock = threading.Lock()
 _receive_lock = threading.Lock()  # moto's receive_message is not atomic: two pollers could take one message
-_stop = threading.Event()
-_manager: threading.Thread | None = None
+_loop = BackgroundLoop("esm-manager", lambda: _manage())
+_stop = _loop.stopping
 
 
 # --- the seam -------------------------------------------------------------------------------------------------
@@ -162,23 +163,12 @@ def configure(*, default_maximum_concurrency: int = DEFAULT_MAXIMUM_CONCURRENCY)
 
 def start() -> None:
     """Poll every enabled SQS mapping from daemon threads until `stop()` (idempotent)."""
-    global _manager
-    if _manager is not None and _manager.is_alive():
-        return
-    _stop.clear()
-    _manager = threading.Thread(target=_manage, name="esm-manager", daemon=True)
-    _manager.start()
+    _loop.start()
 
 
 def stop(timeout: float = 5.0) -> None:
     """Stop polling. Batches being invoked finish; their messages are deleted or left in flight as usual."""
-    global _manager
-    _stop.set()
-    threads = [_manager] + [s.poller for s in list(_states.values())]
-    for thread in threads:
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-    _manager = None
+    _loop.stop(timeout, also=[s.poller for s in list(_states.values())])
 
 
 def stats() -> dict[str, MappingStats]:

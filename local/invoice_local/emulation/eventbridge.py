@@ -33,6 +33,8 @@ from moto.events.models import Rule, events_backends
 from moto.events.utils import _BASE_EVENT_MESSAGE
 from moto.utilities.arns import parse_arn
 
+from invoice_local.emulation.background import BackgroundLoop
+
 _lock = threading.Lock()
 _original: Any = None
 deliveries: list[dict[str, Any]] = []  # what was delivered where, for tests
@@ -108,8 +110,8 @@ def install() -> None:
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _clock: dict[str, float | None] = {"speedup": 1.0, "period_override": None}
-_scheduler_stop = threading.Event()
-_scheduler: threading.Thread | None = None
+_scheduler = BackgroundLoop("eventbridge-scheduler", lambda: _run_scheduler())
+_scheduler_stop = _scheduler.stopping
 
 
 def configure(*, schedule_speedup: float = 1.0, schedule_period_override_seconds: float | None = None) -> None:
@@ -229,17 +231,8 @@ def _run_scheduler() -> None:
 
 def start_scheduler() -> None:
     """Fire scheduled rules from a daemon thread until `stop_scheduler()` (idempotent)."""
-    global _scheduler
-    if _scheduler is not None and _scheduler.is_alive():
-        return
-    _scheduler_stop.clear()
-    _scheduler = threading.Thread(target=_run_scheduler, name="eventbridge-scheduler", daemon=True)
     _scheduler.start()
 
 
 def stop_scheduler(timeout: float = 5.0) -> None:
-    global _scheduler
-    _scheduler_stop.set()
-    if _scheduler is not None:
-        _scheduler.join(timeout)
-    _scheduler = None
+    _scheduler.stop(timeout)
