@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,10 @@ tracer = Tracer()
 # Powertools reads the namespace when this module is imported; without a default, a process that imports a
 # handler before setting POWERTOOLS_METRICS_NAMESPACE fails every later metrics flush.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "InvoicePipeline")
+
+# Most API requests and many tasks add no metric; Powertools then warns on every flush. That is expected here,
+# and the warning would be one more line in every cold start's log.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
