@@ -179,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     finally:
         running.stop()
+        print("local stack stopped")
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
