@@ -23,7 +23,8 @@ locals {
 }
 
 data "aws_iam_policy_document" "queue" {
-  for_each = local.queues
+  for_each                = local.queues
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["queue_${each.key}"].json]
 
   statement {
     sid       = each.value.sid
@@ -37,22 +38,6 @@ data "aws_iam_policy_document" "queue" {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
       values   = [each.value.source_arn]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.queue_arns[each.key]]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }

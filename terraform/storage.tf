@@ -349,32 +349,8 @@ resource "aws_s3_bucket_notification" "ingest" {
 
 # --- bucket policies -----------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "tls_only" {
-  for_each = local.buckets
-
-  statement {
-    sid     = "DenyPlainHttp"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      each.value.arn,
-      "${each.value.arn}/*",
-    ]
-    # {"AWS": "*"} is AWS's equivalent of "*" (everyone); the emulation only parses the object form.
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "access_logs" {
-  source_policy_documents = [data.aws_iam_policy_document.tls_only["access_logs"].json]
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["bucket_access_logs"].json]
 
   # One statement per source bucket, each limited to that bucket's prefix and identity.
   dynamic "statement" {
@@ -403,20 +379,20 @@ data "aws_iam_policy_document" "access_logs" {
 
 resource "aws_s3_bucket_policy" "ingest" {
   bucket = aws_s3_bucket.ingest.id
-  policy = data.aws_iam_policy_document.tls_only["ingest"].json
+  policy = data.aws_iam_policy_document.tls_only["bucket_ingest"].json
   # One bucket-level call at a time: S3 rejects concurrent configuration changes to a bucket.
   depends_on = [aws_s3_bucket_public_access_block.all]
 }
 
 resource "aws_s3_bucket_policy" "results" {
   bucket     = aws_s3_bucket.results.id
-  policy     = data.aws_iam_policy_document.tls_only["results"].json
+  policy     = data.aws_iam_policy_document.tls_only["bucket_results"].json
   depends_on = [aws_s3_bucket_public_access_block.all]
 }
 
 resource "aws_s3_bucket_policy" "artifacts" {
   bucket     = aws_s3_bucket.artifacts.id
-  policy     = data.aws_iam_policy_document.tls_only["artifacts"].json
+  policy     = data.aws_iam_policy_document.tls_only["bucket_artifacts"].json
   depends_on = [aws_s3_bucket_public_access_block.all]
 }
 

@@ -12,6 +12,8 @@ resource "aws_sns_topic_policy" "textract" {
 }
 
 data "aws_iam_policy_document" "textract_topic" {
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["textract_topic"].json]
+
   statement {
     sid       = "OnlyTheTextractRolePublishes"
     actions   = ["sns:Publish"]
@@ -37,22 +39,6 @@ data "aws_iam_policy_document" "textract_topic" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.textract.arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
     }
   }
 }
