@@ -60,136 +60,90 @@ locals {
   }
 }
 
-# --- the state machine ---------------------------------------------------------------------------------
+# --- alarms ----------------------------------------------------------------------------------------------
+# One map, one resource: every alarm notifies the same topic on ALARM and OK, over 5-minute periods.
+# `missing = "breaching"` only where no data is itself a fault.
 
-resource "aws_cloudwatch_metric_alarm" "executions_failed" {
-  alarm_name          = "${local.name}-executions-failed"
-  alarm_description   = "A document ended FAILED: its Error/Cause is in the execution and in the API."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionsFailed"
-  dimensions          = local.sfn_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "executions_timed_out" {
-  alarm_name          = "${local.name}-executions-timed-out"
-  alarm_description   = "An execution hit its own time limit."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionsTimedOut"
-  dimensions          = local.sfn_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-# An execution that ran longer than the callback timeout: the wait itself cannot outlast it, so the time went
-# into retries or a stuck state. ExecutionTime is reported when an execution ends.
-resource "aws_cloudwatch_metric_alarm" "execution_longer_than_callback_timeout" {
-  alarm_name          = "${local.name}-execution-longer-than-callback-timeout"
-  alarm_description   = "An execution took longer than analysis_timeout_seconds (${var.analysis_timeout_seconds} s)."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionTime"
-  dimensions          = local.sfn_dimensions
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.analysis_timeout_seconds * 1000 # milliseconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-# The completion notification never came within analysis_timeout_seconds: RecordFailure counts these as
-# Failed.TaskTimedOut (handlers/record_failure.py), with Powertools' `service` dimension.
-resource "aws_cloudwatch_metric_alarm" "callback_timeouts" {
-  alarm_name          = "${local.name}-textract-callback-timeouts"
-  alarm_description   = "Textract's completion callback did not arrive within ${var.analysis_timeout_seconds} s (TaskTimedOut); see the callback-failures queue."
-  namespace           = local.metrics_namespace
-  metric_name         = "Failed.TaskTimedOut"
-  dimensions          = { service = local.service_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-# --- dead letters --------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = {
+locals {
+  alarms = merge(
+    {
+      # A document ended FAILED.
+      "executions-failed" = {
+        description = "A document ended FAILED: its Error/Cause is in the execution and in the API."
+        namespace   = "AWS/States", metric = "ExecutionsFailed", dimensions = local.sfn_dimensions
+        statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
+      }
+      "executions-timed-out" = {
+        description = "An execution hit its own time limit."
+        namespace   = "AWS/States", metric = "ExecutionsTimedOut", dimensions = local.sfn_dimensions
+        statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
+      }
+      # An execution that ran longer than the callback timeout: the wait itself cannot outlast it, so the time
+      # went into retries or a stuck state. ExecutionTime is reported when an execution ends.
+      "execution-longer-than-callback-timeout" = {
+        description = "An execution took longer than analysis_timeout_seconds (${var.analysis_timeout_seconds} s)."
+        namespace   = "AWS/States", metric = "ExecutionTime", dimensions = local.sfn_dimensions
+        statistic   = "Maximum", threshold = var.analysis_timeout_seconds * 1000 # milliseconds
+        comparison  = "GreaterThanThreshold", missing = "notBreaching"
+      }
+      # The completion notification never came within analysis_timeout_seconds: RecordFailure counts these as
+      # Failed.TaskTimedOut (handlers/record_failure.py), with Powertools' `service` dimension.
+      "textract-callback-timeouts" = {
+        description = "Textract's completion callback did not arrive within ${var.analysis_timeout_seconds} s (TaskTimedOut); see the callback-failures queue."
+        namespace   = local.metrics_namespace, metric = "Failed.TaskTimedOut", dimensions = { service = local.service_name }
+        statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
+      }
+      # Waiting work.
+      "intake-oldest-message" = {
+        description = "An upload has waited over ${var.waiting_alarm_seconds} s in the intake queue: the pipeline starts work slower than it arrives, or the intake function fails."
+        namespace   = "AWS/SQS", metric = "ApproximateAgeOfOldestMessage", dimensions = { QueueName = aws_sqs_queue.intake.name }
+        statistic   = "Maximum", threshold = var.waiting_alarm_seconds, comparison = "GreaterThanThreshold", missing = "notBreaching"
+      }
+      "oldest-queued-document" = {
+        description = "A document has waited over ${var.waiting_alarm_seconds} s for a Textract slot (QUEUED): work arrives faster than textract_start_rate / textract_max_jobs allow, or slots are not being released."
+        namespace   = local.metrics_namespace, metric = "OldestQueuedSeconds", dimensions = { service = local.service_name }
+        statistic   = "Maximum", threshold = var.waiting_alarm_seconds, comparison = "GreaterThanThreshold"
+        missing     = "breaching" # no data means the dispatch function is not running: worth an alarm too
+      }
+      "api-5xx" = {
+        description = "The API answered 5xx: bad input must never do that, so this is a bug or an outage."
+        namespace   = "AWS/ApiGateway", metric = "5xx"
+        dimensions  = { ApiId = aws_apigatewayv2_api.http.id, Stage = aws_apigatewayv2_stage.default.name }
+        statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
+      }
+    },
+    # Dead letters: uploads or notifications that were not processed.
+    { for k, queue in local.dead_letter_queues : "${k}-not-empty" => {
+      description = "Messages in ${queue}: uploads or Textract notifications that were not processed."
+      namespace   = "AWS/SQS", metric = "ApproximateNumberOfMessagesVisible", dimensions = { QueueName = queue }
+      statistic   = "Maximum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
+    } },
+  )
+  dead_letter_queues = {
     events-dlq        = aws_sqs_queue.events_dlq.name
     callback-failures = aws_sqs_queue.async_failures.name
     intake-dlq        = aws_sqs_queue.intake_dlq.name
   }
-  alarm_name          = "${local.name}-${each.key}-not-empty"
-  alarm_description   = "Messages in ${each.value}: uploads or Textract notifications that were not processed."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
+}
+
+resource "aws_cloudwatch_metric_alarm" "alarm" {
+  for_each            = local.alarms
+  alarm_name          = "${local.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
+  threshold           = each.value.threshold
+  comparison_operator = each.value.comparison
+  treat_missing_data  = each.value.missing
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
 
-# --- waiting work ---------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "intake_backlog_age" {
-  alarm_name          = "${local.name}-intake-oldest-message"
-  alarm_description   = "An upload has waited over ${var.waiting_alarm_seconds} s in the intake queue: the pipeline starts work slower than it arrives, or the intake function fails."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = aws_sqs_queue.intake.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.waiting_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "queued_age" {
-  alarm_name          = "${local.name}-oldest-queued-document"
-  alarm_description   = "A document has waited over ${var.waiting_alarm_seconds} s for a Textract slot (QUEUED): work arrives faster than textract_start_rate / textract_max_jobs allow, or slots are not being released."
-  namespace           = local.metrics_namespace
-  metric_name         = "OldestQueuedSeconds"
-  dimensions          = { service = local.service_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.waiting_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  # No data means the dispatch function is not running: that is worth an alarm too.
-  treat_missing_data = "breaching"
-  alarm_actions      = local.alarm_actions
-  ok_actions         = local.alarm_actions
-}
-
-# --- functions and API ---------------------------------------------------------------------------------
-
+# Per function: its name is the function's, not the project's.
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   for_each            = local.functions
   alarm_name          = "${local.function_names[each.key]}-errors"
@@ -207,20 +161,46 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   ok_actions          = local.alarm_actions
 }
 
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${local.name}-api-5xx"
-  alarm_description   = "The API answered 5xx: bad input must never do that, so this is a bug or an outage."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5xx"
-  dimensions          = { ApiId = aws_apigatewayv2_api.http.id, Stage = aws_apigatewayv2_stage.default.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+# Addresses before the alarms became one map.
+moved {
+  from = aws_cloudwatch_metric_alarm.executions_failed
+  to   = aws_cloudwatch_metric_alarm.alarm["executions-failed"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.executions_timed_out
+  to   = aws_cloudwatch_metric_alarm.alarm["executions-timed-out"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.execution_longer_than_callback_timeout
+  to   = aws_cloudwatch_metric_alarm.alarm["execution-longer-than-callback-timeout"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.callback_timeouts
+  to   = aws_cloudwatch_metric_alarm.alarm["textract-callback-timeouts"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.intake_backlog_age
+  to   = aws_cloudwatch_metric_alarm.alarm["intake-oldest-message"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.queued_age
+  to   = aws_cloudwatch_metric_alarm.alarm["oldest-queued-document"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.api_5xx
+  to   = aws_cloudwatch_metric_alarm.alarm["api-5xx"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters["events-dlq"]
+  to   = aws_cloudwatch_metric_alarm.alarm["events-dlq-not-empty"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters["callback-failures"]
+  to   = aws_cloudwatch_metric_alarm.alarm["callback-failures-not-empty"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.dead_letters["intake-dlq"]
+  to   = aws_cloudwatch_metric_alarm.alarm["intake-dlq-not-empty"]
 }
 
 # --- dashboard -----------------------------------------------------------------------------------------
