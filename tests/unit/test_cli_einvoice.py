@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.einvoice_samples import SAMPLE_DEFAULT, cii_xml, factur_x, picture, printed, ubl_xml
 
 
@@ -30,15 +32,20 @@ def test_prints_the_normalized_invoice_of_a_pdf_and_of_an_xml(tmp_path: Path) ->
     assert documents[1]["invoices"][0]["invoice_number"] == SAMPLE_DEFAULT.number
 
 
-def test_a_file_that_is_no_einvoice_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
+def test_a_file_that_is_no_einvoice_is_one_line_and_a_nonzero_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In process (the subprocess above already proves the entry point): main's exit code and its stderr."""
+    from invoice_local.cli import main
+
     plain = tmp_path / "scan.pdf"
     plain.write_bytes(picture(*printed(SAMPLE_DEFAULT)))
     broken = tmp_path / "broken.xml"
     broken.write_bytes(cii_xml(SAMPLE_DEFAULT)[:300])
-    # The command stops at the first file it cannot read, naming it: one run per kind of failure.
-    for path, name in ((plain, "NotAnEInvoice"), (broken, "MalformedEInvoice")):
-        result = run("einvoice", path)
-        assert result.returncode == 2 and result.stdout == ""
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    cases = ((plain, "NotAnEInvoice"), (broken, "MalformedEInvoice"), (tmp_path / "absent.xml", "no such file"))
+    for path, name in cases:
+        assert main(["einvoice", str(path)]) == 2
+        out, err = capsys.readouterr()
+        lines = err.strip().splitlines()
+        assert out == "" and len(lines) == 1 and "Traceback" not in err, err
         assert str(path) in lines[0] and name in lines[0]
