@@ -214,3 +214,23 @@ def test_a_pdf_without_the_xml_is_not_an_einvoice() -> None:
         read_einvoice(picture(*printed(SAMPLE)))
     with pytest.raises(NotAnEInvoice):  # only the names the standards prescribe count
         read_einvoice(pdf_with_attachment("invoice-data.xml", cii_xml(SAMPLE), *printed(SAMPLE)))
+
+
+def test_zugferd_1_is_found_in_a_pdf_under_its_own_name() -> None:
+    invoice = only_invoice(pdf_with_attachment("ZUGFeRD-invoice.xml", zugferd1_xml(SAMPLE), *printed(SAMPLE)))
+    provenance = invoice["provenance"]
+    assert (provenance["format"], provenance["attachment"], provenance["findings"]) == (
+        "ZUGFeRD 1.0", "ZUGFeRD-invoice.xml", [])
+    assert invoice["total"] == "119.00"
+
+
+def test_document_level_allowances_are_inside_the_subtotal() -> None:
+    """An e-invoice's subtotal (BT-109) is the lines less allowances plus charges: Validate applies them to the
+    lines' sum, and without them the same figures are a mismatch."""
+    document = read_einvoice(cii_xml(SAMPLE))
+    invoice = document["invoices"][0]
+    invoice.update(subtotal="90.00", tax="17.10", total="107.10", amount_due="107.10",
+                   allowances_charges=[{"charge": False, "amount": "15.00"}, {"charge": True, "amount": "5.00"}])
+    assert validate_document(document, today=TODAY).issues == []
+    invoice["allowances_charges"] = []
+    assert [i.code for i in validate_document(document, today=TODAY).issues] == ["LINE_ITEMS_MISMATCH"]
