@@ -49,6 +49,30 @@ class InvalidEvent(InputError):
     """The state machine input is not an S3 Object Created event we understand."""
 
 
+# --- E-invoices (domain/einvoice): the structured XML of a Factur-X/ZUGFeRD PDF, or a bare CII or UBL XML. --
+class NotAnEInvoice(InputError):
+    """The file carries no e-invoice: a PDF without an embedded CII XML under a standard name, or an XML that is
+    neither CII nor UBL."""
+
+
+class UnsupportedEInvoice(InputError):
+    """A structured document of a kind this reader does not take (an Order-X order, a CII or UBL document that
+    is not an invoice or credit note)."""
+
+
+class MalformedEInvoice(InputError):
+    """The e-invoice XML is not well-formed, or lacks what every invoice must state (its number, its total)."""
+
+
+class UnsafeXml(InputError):
+    """The XML declares a DTD (<!DOCTYPE>): entity declarations are refused outright, which stops entity
+    expansion bombs ("billion laughs") and external entities (a local file, a URL) before anything expands."""
+
+
+class EInvoiceTooLarge(InputError):
+    """The e-invoice XML is over the reader's size limit (domain/einvoice/safe_xml.MAX_XML_BYTES)."""
+
+
 # --- Analysis: Textract said no, or never answered. ----------------------------------------------------
 class TextractJobFailed(PipelineError):
     """Textract finished the job with FAILED or ERROR status."""

@@ -67,6 +67,26 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_einvoice(args: argparse.Namespace) -> int:
+    from invoice_pipeline.domain.einvoice import read_einvoice
+
+    documents = []
+    for path in args.files:
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise CliError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            documents.append(read_einvoice(content))
+        except PipelineError as exc:
+            raise CliError(f"{path}: {type(exc).__name__}: {exc.message}") from None
+    json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
 def _default_labels() -> Path:
     # The shared data sits beside the repository (../shared/data), as for the tests; INVOICE_SHARED_DATA moves it.
     shared = os.environ.get("INVOICE_SHARED_DATA")
@@ -111,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the engine recorded in the output (default: textract)",
     )
     normalize.set_defaults(handler=cmd_normalize)
+
+    einvoice = commands.add_parser(
+        "einvoice",
+        help="print the normalized invoice of an e-invoice (Factur-X/ZUGFeRD PDF, CII or UBL XML) as JSON",
+        description="Read the XML of a Factur-X or ZUGFeRD PDF, or a bare CII or UBL XML (XRechnung, Peppol "
+        "BIS), and print the normalized document the pipeline stores for it (schemas/invoice.schema.json, "
+        "engine e-invoice). With several files, a JSON list in the order given. A file that is not an "
+        "e-invoice is an error naming it.",
+    )
+    einvoice.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    einvoice.set_defaults(handler=cmd_einvoice)
 
     demo = commands.add_parser(
         "demo",

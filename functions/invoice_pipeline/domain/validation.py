@@ -58,6 +58,10 @@ RULES: dict[str, Severity] = {
     "AMOUNT_DUE_MISMATCH": "warning",
     "LOW_CONFIDENCE": "warning",
     "CONFLICTING_VALUES": "warning",
+    # Found by the e-invoice reader (domain/einvoice) and carried in the invoice's provenance.findings.
+    "EINVOICE_XSD_INVALID": "error",
+    "EINVOICE_PDF_MISMATCH": "error",
+    "EINVOICE_PDF_NOT_COMPARED": "warning",
 }
 
 # An invoice dated a little ahead of our clock is normal: time zones, and issuers who date an invoice for the
@@ -212,6 +216,7 @@ class _InvoiceRules:
         self.amount_due_check()
         self.confidence()
         self.conflicts()
+        self.reader_findings()
         return self.issues
 
     # --- presence ---------------------------------------------------------------------------------------
@@ -254,13 +259,22 @@ class _InvoiceRules:
         document-level discount and before tax). Without a subtotal, and when no tax is charged, they add up
         to the total less the discount. With tax but no subtotal there is nothing exact to compare with: the
         lines may be net or gross. Only when every line has an amount: a single missing one would make any
-        sum meaningless."""
+        sum meaningless. Document-level allowances and charges (`allowances_charges`, an e-invoice's BG-20 and
+        BG-21) are already applied to its subtotal, so they are applied to the lines' sum before comparing."""
         lines = self.inv.get("line_items") or []
         amounts = [_amount(line.get("amount")) for line in lines]
         if not amounts or any(a is None for a in amounts):
             return
         line_sum = sum((a for a in amounts if a is not None), Decimal(0))
-        if self.subtotal is not None:
+        adjustments = _allowances_and_charges(self.inv)
+        counted = f"{len(amounts)} lines"
+        if self.subtotal is not None and adjustments:
+            # An e-invoice's subtotal (BT-109) already has its document-level allowances and charges applied.
+            line_sum += sum(adjustments, Decimal(0))
+            expected, described = self.subtotal, f"the subtotal is {_fmt(self.subtotal)}"
+            terms = len(amounts) + len(adjustments)
+            counted += f" less allowances plus charges ({len(adjustments)})"
+        elif self.subtotal is not None:
             expected, described, terms = self.subtotal, f"the subtotal is {_fmt(self.subtotal)}", len(amounts)
         elif (self.tax is None or self.tax == 0) and self.total is not None:
             expected, described, terms = self.total, f"the total is {_fmt(self.total)}", len(amounts)
@@ -276,7 +290,7 @@ class _InvoiceRules:
         if abs(difference) > tolerance:
             self.add(
                 "LINE_ITEMS_MISMATCH", "line_items",
-                f"the line amounts ({len(amounts)} lines) add up to {_fmt(line_sum)} but {described}:"
+                f"the line amounts ({counted}) add up to {_fmt(line_sum)} but {described}:"
                 f" off by {_fmt(abs(difference))} (tolerance {_fmt(tolerance)})",
             )
 
@@ -351,6 +365,23 @@ class _InvoiceRules:
                     f"{field} {chosen if chosen is not None else '(none)'} was chosen; the document also"
                     f" shows {shown}",
                 )
+
+
+    def reader_findings(self) -> None:
+        """What the e-invoice reader noticed (the XML fails its XSD, the PDF shows another total): each finding
+        becomes the issue of the same code."""
+        for found in (self.inv.get("provenance") or {}).get("findings") or []:
+            self.add(found["code"], found.get("field"), found["message"])
+
+
+def _allowances_and_charges(invoice: dict[str, Any]) -> list[Decimal]:
+    """Document-level allowances (negative) and charges (positive) as they change the lines' sum."""
+    out = []
+    for entry in invoice.get("allowances_charges") or []:
+        value = _amount(entry.get("amount"))
+        if value is not None:
+            out.append(value if entry.get("charge") else -value)
+    return out
 
 
 def _text(value: Any) -> str | None:
