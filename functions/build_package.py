@@ -71,8 +71,13 @@ MARKER_ENV = {
     "python_version": "3.12",
     "sys_platform": "linux",
 }
-# The runtime ships these; anything reachable only through them is left out too.
-RUNTIME_PROVIDED = {"boto3", "botocore"}
+# The runtime ships these; anything reachable only through them is left out too. urllib3 comes with botocore
+# in the runtime: factur-x's `requests` (imported, used only for a remote validation service the pipeline never
+# calls) takes the runtime's copy instead of shadowing botocore's with another version.
+RUNTIME_PROVIDED = {"boto3", "botocore", "urllib3"}
+# Files of the layer's packages that nothing here reads: factur-x's schematron stylesheets (7.9 MB) serve only
+# its remote Saxon validation; the XSDs beside them are what domain/einvoice checks against.
+LAYER_UNUSED_SUFFIXES = {"facturx/xsd_and_schematron": (".xsl", ".xslt")}
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
 FILE_MODE = 0o644
@@ -296,6 +301,9 @@ def layer_entries(site: Path) -> list[tuple[str, Path]]:
     for path in _files_under(site):
         rel = path.relative_to(site)
         if rel.parts[0] == "bin":  # console scripts: their shebang names this machine's interpreter
+            continue
+        if any(rel.as_posix().startswith(f"{folder}/") and rel.name.endswith(suffixes)
+               for folder, suffixes in LAYER_UNUSED_SUFFIXES.items()):
             continue
         entries.append((f"python/{rel.as_posix()}", path))
     return entries
