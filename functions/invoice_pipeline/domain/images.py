@@ -78,7 +78,9 @@ def jpeg_dimensions(f: BinaryIO, file_size: int) -> tuple[int, int]:
     trailers), and an EXIF thumbnail holds an EOI of its own that a search of the raw bytes would find in a
     photo cut in half. Segments are skipped by their lengths, so the thumbnail (and its own frame header) is
     never taken for the picture's. A scan before any frame header, or no frame header at all, cannot be
-    decoded; nor can a height of 0 (to be given later by a DNL marker, which libjpeg refuses)."""
+    decoded; nor can a height of 0 (to be given later by a DNL marker, which libjpeg refuses). A JPEG without
+    its EOI is refused too, although libjpeg decodes what is there with a warning: a photo cut short has lost
+    its bottom rows, where an invoice's totals usually are, and an analysis of the rest would look complete."""
     f.seek(2)
     size: tuple[int, int] | None = None
     while True:
