@@ -33,6 +33,11 @@ class TooManyPages(InputError):
     """Over the page limit (Textract async: 3,000 pages)."""
 
 
+class DocumentDimensionsTooLarge(InputError):
+    """A page over Textract's dimension limits: an image (PNG, JPEG, TIFF page) over 10,000 pixels on a side,
+    a PDF page over 9,000 points on a side."""
+
+
 class UnsupportedDocumentType(InputError):
     """The bytes are not PDF, PNG, JPEG or TIFF (sniffed from magic bytes, not from the extension)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from invoice_pipeline.adapters.repository import Document
 from invoice_pipeline.domain.sniff import MAX_BYTES
 from invoice_pipeline.errors import (
     CorruptDocument,
+    DocumentDimensionsTooLarge,
     DocumentTooLarge,
     EmptyDocument,
     InvalidEvent,
@@ -38,10 +40,10 @@ VERSION_ID, ETAG = DETAIL["object"]["version-id"], DETAIL["object"]["etag"]
 WHERE = {"Bucket": BUCKET, "Key": KEY, "VersionId": VERSION_ID}
 
 
-def pdf(pages: int = 1) -> bytes:
+def pdf(pages: int = 1, size: tuple[float, float] = (595, 842)) -> bytes:
     document = pypdfium2.PdfDocument.new()
     for _ in range(pages):
-        document.new_page(595, 842)
+        document.new_page(*size)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -180,16 +182,34 @@ def test_object_over_500_mb_is_refused_before_download() -> None:
     assert journal.names() == ["documents.find_by_source", "s3.head_object"]
 
 
+def stored_zip(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(("data", "error"), [
     (b"PK\x03\x04 a zip file, named .pdf", UnsupportedDocumentType),
+    (stored_zip("invoice.pdf", PDF), UnsupportedDocumentType),  # "%PDF-" in its first 1024 bytes
     (PDF[: len(PDF) // 2], CorruptDocument),
     (pdf(3001), TooManyPages),
+    (pdf(1, size=(14_400, 14_400)), DocumentDimensionsTooLarge),  # Textract: pages up to 9,000 pt a side
 ])
 def test_documents_textract_would_refuse_are_not_registered(data: bytes, error: type[Exception],
                                                             work_dir: Path) -> None:
     journal = raises(error, data=data)
     assert journal.names() == ["documents.find_by_source", "s3.head_object", "s3.get_object"]
     assert list(work_dir.iterdir()) == []  # cleaned up on failure too
+
+
+def test_pdf_with_data_appended_after_its_end_is_registered() -> None:
+    """Readers and Textract open it; it was refused as truncated. The whole object is what is hashed and sized."""
+    padded = PDF + bytes(range(256)) * 400  # 100 KB after %%EOF
+    result, journal = run(EVENT, data=padded)
+    assert result["action"] == "analyze"
+    assert (result["media_type"], result["page_count"], result["size"]) == ("application/pdf", 1, len(padded))
+    assert journal.of("documents.register")[0]["sha256"] == hashlib.sha256(padded).hexdigest()
 
 
 def test_object_deleted_since_the_event_is_an_invalid_event() -> None:

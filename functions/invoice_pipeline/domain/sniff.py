@@ -6,8 +6,13 @@ failure that names the wrong cause. Every check reads a bounded amount of the fi
 tail, the structure of an image): a 500 MB upload is inspected without holding it in memory.
 
 Limits are Textract's own "set quotas" for asynchronous operations: 500 MB and 3,000 pages for PDF and TIFF,
-10 MB for JPEG and PNG, no password-protected PDFs. AWS's "MB" is binary: the 10 MB limit on Document.Bytes is
-documented as 10,485,760 bytes."""
+10 MB for JPEG and PNG, no password-protected PDFs, images of at most 10,000 pixels on every side, PDF pages of
+at most 9,000 points a side (see MAX_PDF_PAGE_POINTS). AWS's "MB" is binary: the 10 MB limit on Document.Bytes
+is documented as 10,485,760 bytes. Not checked, because only an OCR could: the minimum text height (15 pixels,
+8-point type at 150 DPI), and PDF 1.6's /UserUnit page scaling, which PDFium ignores as well.
+
+The structure of the three image formats is images.py's; what is checked here of a PDF is its header, its
+trailer and, through PDFium, its page tree: nothing is rendered."""
 
 from __future__ import annotations
 
@@ -22,8 +27,10 @@ from typing import BinaryIO
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from invoice_pipeline.domain.images import PNG_SIGNATURE, jpeg_dimensions, png_dimensions, tiff_pages
 from invoice_pipeline.errors import (
     CorruptDocument,
+    DocumentDimensionsTooLarge,
     DocumentTooLarge,
     EmptyDocument,
     EncryptedDocument,
@@ -37,7 +44,10 @@ __all__ = [
     "JPEG",
     "MAX_BYTES",
     "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
     "MAX_PAGES",
+    "MAX_PDF_PAGE_POINTS",
+    "MAX_PDF_TRAILING_BYTES",
     "PDF",
     "PNG",
     "TIFF",
@@ -56,9 +66,22 @@ TIFF = "image/tiff"
 MAX_BYTES = 500 * 1024 * 1024
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 3000
+# "Amazon Textract supports images with a resolution less than or equal to 10000 pixels on all sides."
+MAX_IMAGE_PIXELS = 10_000
+# "The maximum height and width is 40 inches and 9000 points" (Set Quotas in Amazon Textract). The two numbers
+# disagree (40 in is 2,880 pt); the guide's earlier text read "40 inches and 2880 points", and 9,000 is the
+# number AWS changed it to, so 9,000 pt (125 in) is the limit refused here. A page between 2,880 and 9,000 pt
+# goes to Textract, whose own reason is kept if it fails the job. Checked on the page's visible box (the
+# CropBox within the MediaBox, as PDFium sizes a page), on each side.
+MAX_PDF_PAGE_POINTS = 9_000
+# Readers, PDFium among them, open a PDF with data appended after its %%EOF (a mail gateway's padding, a
+# signature blob) by finding the last %%EOF further back. Up to this much is looked through; a file whose last
+# %%EOF is further from its end is refused as truncated: bounded work, and no 500 MB scan for a marker.
+MAX_PDF_TRAILING_BYTES = 1024 * 1024
 
 # How much of the start of a file the sniffer looks at. PDF readers accept "%PDF-" anywhere in the first 1024
-# bytes (some generators put a few junk bytes or a BOM first), so that is the window.
+# bytes (some generators put a few junk bytes or a BOM first), so that is the window; but bytes before it that
+# are another format's start (a ZIP holding a PDF uncompressed, a GIF, an HTML page) make the file that format.
 HEAD_BYTES = 1024
 
 # The file names the hybrid e-invoice standards prescribe for the embedded CII XML (Factur-X 1.0, ZUGFeRD 2.x,
@@ -68,17 +91,17 @@ EINVOICE_ATTACHMENT_NAMES: tuple[str, ...] = (
 )
 _EINVOICE_NAMES_FOLDED = frozenset(name.casefold() for name in EINVOICE_ATTACHMENT_NAMES)
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOI = b"\xff\xd8\xff"
 _TIFF_LE = b"II*\x00"
 _TIFF_BE = b"MM\x00*"
 
-# A PDF's trailer ("startxref", offset, "%%EOF") must end within the last 1024 bytes, as Acrobat requires. The
-# window read is larger so that a "startxref" just before that boundary is still seen.
-_PDF_EOF_WINDOW = 1024
-_PDF_TAIL_READ = 2048
-
-_CHUNK = 1024 * 1024
+# How far before its %%EOF a trailer's "startxref" may start: the keyword, an offset, line ends, a comment.
+_PDF_STARTXREF_WINDOW = 1024
+# PDF syntax after the last %%EOF: an incremental update (objects, then an xref section or stream and a
+# trailer) cut short. Specific enough not to match appended text that merely uses the words.
+_PDF_UPDATE_SYNTAX = re.compile(
+    rb"\d+\s+\d+\s+obj\b|\bendobj\b|(?:^|[\r\n])xref\s*[\r\n]|\btrailer\s*<<|\bstartxref\s+\d"
+)
 
 
 @dataclass(frozen=True)
@@ -93,17 +116,23 @@ class DocumentInfo:
 # --- identification ----------------------------------------------------------------------------------------
 def sniff_media_type(head: bytes) -> str | None:
     """The media type of a supported document from its first bytes (HEAD_BYTES is enough), else None."""
-    if head.startswith(_PNG_SIGNATURE):
+    if head.startswith(PNG_SIGNATURE):
         return PNG
     if head.startswith(_JPEG_SOI):
         return JPEG
     if head.startswith((_TIFF_LE, _TIFF_BE)):
         return TIFF
-    if b"%PDF-" in head[:HEAD_BYTES]:
+    at = head.find(b"%PDF-", 0, HEAD_BYTES)
+    if at == 0 or (at > 0 and describe_bytes(head[:at]) in _TOLERATED_BEFORE_PDF):
         return PDF
     return None
 
 
+_UNKNOWN_BINARY = "unrecognised binary data"
+_PLAIN_TEXT = "plain text"
+# What may come before "%PDF-": junk of no known format (a BOM, stray bytes, a line of text). Anything else is a
+# format of its own that happens to hold a PDF, or a mention of one.
+_TOLERATED_BEFORE_PDF = frozenset({_UNKNOWN_BINARY, _PLAIN_TEXT})
 _HTML_START = re.compile(r"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
 
 
@@ -146,7 +175,7 @@ def describe_bytes(head: bytes) -> str:
         return "an RTF document"
     text = _as_text(head)
     if text is None:
-        return "unrecognised binary data"
+        return _UNKNOWN_BINARY
     stripped = text.lstrip()
     if stripped.startswith("<"):
         # Markup may open with comments or an XML declaration before the element that tells what it is.
@@ -157,7 +186,7 @@ def describe_bytes(head: bytes) -> str:
         return "an XML document"
     if stripped.startswith(("{", "[")):
         return "JSON or other plain text"
-    return "plain text"
+    return _PLAIN_TEXT
 
 
 def _as_text(head: bytes) -> str | None:
@@ -202,8 +231,8 @@ def inspect_document(path: Path, *, size: int) -> DocumentInfo:
     """Identify the file at `path` by its bytes and check everything Textract would refuse it for.
 
     `size` is the object's size as S3 reports it; the limits are checked on it first, before a byte is read.
-    Raises EmptyDocument, DocumentTooLarge, UnsupportedDocumentType, EncryptedDocument, CorruptDocument or
-    TooManyPages."""
+    Raises EmptyDocument, DocumentTooLarge, UnsupportedDocumentType, EncryptedDocument, CorruptDocument,
+    TooManyPages or DocumentDimensionsTooLarge."""
     check_size(size)
     with path.open("rb") as f:
         file_size = os.fstat(f.fileno()).st_size
@@ -220,33 +249,57 @@ def inspect_document(path: Path, *, size: int) -> DocumentInfo:
                 f"a {media_type} image of {_mb(file_size)}: Textract takes JPEG and PNG up to"
                 f" {_mb(MAX_IMAGE_BYTES)} (convert it to PDF to send a larger scan)"
             )
-        embedded: str | None = None
         if media_type == PDF:
             _check_pdf_trailer(f, file_size)
             page_count, embedded = _inspect_pdf(path)
-        elif media_type == PNG:
-            _check_png(f, file_size)
-            page_count = 1
-        elif media_type == JPEG:
-            _check_jpeg(f, file_size)
-            page_count = 1
+            return DocumentInfo(media_type=PDF, size=size, page_count=page_count, embedded_einvoice=embedded)
+        if media_type == TIFF:
+            pages = tiff_pages(f, file_size, too_many=_check_tiff_page_count)
         else:
-            page_count = _tiff_page_count(f, file_size)
-    if page_count > MAX_PAGES:
-        raise TooManyPages(f"the document has {page_count} pages: the limit is {MAX_PAGES}")
-    return DocumentInfo(media_type=media_type, size=size, page_count=page_count, embedded_einvoice=embedded)
+            pages = [(png_dimensions if media_type == PNG else jpeg_dimensions)(f, file_size)]
+    for number, (width, height) in enumerate(pages, start=1):
+        _check_pixels(width, height, page=number if media_type == TIFF else None)
+    return DocumentInfo(media_type=media_type, size=size, page_count=len(pages))
+
+
+def _check_page_count(pages: int, *, counted_all: bool = True) -> None:
+    """`counted_all` is False while a TIFF's pages are being counted: the walk stops one page past the limit."""
+    if pages > MAX_PAGES:
+        counted = f"{pages}" if counted_all else f"more than {MAX_PAGES}"
+        raise TooManyPages(f"the document has {counted} pages: the limit is {MAX_PAGES}")
+
+
+def _check_tiff_page_count(pages: int) -> None:
+    _check_page_count(pages, counted_all=False)
+
+
+def _check_pixels(width: int, height: int, *, page: int | None) -> None:
+    if max(width, height) > MAX_IMAGE_PIXELS:
+        where = f"page {page} is" if page is not None else "the image is"
+        raise DocumentDimensionsTooLarge(
+            f"{where} {width} x {height} pixels: Textract takes images of at most {MAX_IMAGE_PIXELS:,} pixels on"
+            " each side (scale it down, or scan at a lower resolution)"
+        )
 
 
 # --- PDF ---------------------------------------------------------------------------------------------------
 def _check_pdf_trailer(f: BinaryIO, file_size: int) -> None:
     """A PDF cut short loses its trailer. PDFium repairs such files by scanning for objects and would happily
-    report the pages that survived, so the missing trailer is the only reliable sign that the rest is gone."""
-    f.seek(max(0, file_size - _PDF_TAIL_READ))
-    tail = f.read(_PDF_TAIL_READ)
+    report the pages that survived, so the missing trailer is the only reliable sign that the rest is gone.
+
+    The trailer is the last "%%EOF" with a "startxref" just before it. Data after it is accepted up to
+    MAX_PDF_TRAILING_BYTES, as readers accept it, unless that data is PDF syntax: then an incremental update
+    (a signature, a filled-in form) was cut short and the "%%EOF" found is an earlier revision's."""
+    read = min(file_size, MAX_PDF_TRAILING_BYTES + _PDF_STARTXREF_WINDOW)
+    f.seek(file_size - read)
+    tail = f.read(read)
     eof = tail.rfind(b"%%EOF")
-    if eof == -1 or len(tail) - eof > _PDF_EOF_WINDOW:
+    if eof == -1 or len(tail) - eof - 5 > MAX_PDF_TRAILING_BYTES:
+        # "At its end": within its last MAX_PDF_TRAILING_BYTES (the README's example output shows these words).
         raise CorruptDocument("the PDF is truncated or damaged: no %%EOF marker at its end")
-    if tail.rfind(b"startxref", 0, eof) == -1:
+    if _PDF_UPDATE_SYNTAX.search(tail, eof + 5):
+        raise CorruptDocument("the PDF is truncated: an update after its last %%EOF marker is cut short")
+    if tail.rfind(b"startxref", max(0, eof - _PDF_STARTXREF_WINDOW), eof) == -1:
         raise CorruptDocument("the PDF is truncated or damaged: no startxref before its %%EOF marker")
 
 
@@ -282,6 +335,8 @@ def _inspect_pdf_unlocked(path: Path) -> tuple[int, str | None]:
         page_count = len(pdf)
         if page_count < 1:
             raise CorruptDocument("the PDF has no pages")
+        _check_page_count(page_count)
+        _check_pdf_pages(pdf, page_count)
         embedded = None
         for index in range(pdf.count_attachments()):
             name = pdf.get_attachment(index).get_name()
@@ -293,161 +348,21 @@ def _inspect_pdf_unlocked(path: Path) -> tuple[int, str | None]:
         pdf.close()
 
 
-# --- PNG ---------------------------------------------------------------------------------------------------
-def _check_png(f: BinaryIO, file_size: int) -> None:
-    """Walk the chunk list up to IEND. Following the lengths (rather than looking for "IEND" in the tail)
-    catches a file cut inside its image data even when something was appended after the cut."""
-    offset = len(_PNG_SIGNATURE)
-    first = True
-    while True:
-        header = _read_at(f, offset, 8)
-        if len(header) < 8:
-            raise CorruptDocument("the PNG is truncated: it ends before its IEND chunk")
-        length, kind = struct.unpack(">I4s", header)
-        if first and kind != b"IHDR":
-            raise CorruptDocument("the PNG is damaged: it does not start with an IHDR chunk")
-        first = False
-        if kind == b"IEND":
-            return
-        offset += 8 + length + 4  # header, data, CRC
-        if offset > file_size:
-            raise CorruptDocument("the PNG is truncated: a chunk runs past the end of the file")
-
-
-# --- JPEG --------------------------------------------------------------------------------------------------
-# Markers that stand alone, without a length field: TEM and the restart markers (SOI is handled apart).
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
-_EOI, _SOI = 0xD9, 0xD8
-
-
-def _check_jpeg(f: BinaryIO, file_size: int) -> None:
-    """Walk the marker segments, and the entropy-coded data between them, until the EOI marker.
-
-    Looking at the last two bytes is not enough: phones append data after EOI (Motion Photo videos, maker
-    trailers), and an EXIF thumbnail holds an EOI of its own that a search of the raw bytes would find in a
-    photo cut in half. Segments are skipped by their lengths, so the thumbnail is never taken for the end."""
-    f.seek(2)
-    while True:
-        marker = _next_jpeg_marker(f)
-        if marker is None:
-            raise CorruptDocument("the JPEG is truncated: it ends without an end-of-image marker")
-        if marker == _EOI:
-            return
-        if marker in _STANDALONE or marker == _SOI:
-            continue
-        raw = f.read(2)
-        if len(raw) < 2:
-            raise CorruptDocument("the JPEG is truncated inside a segment header")
-        (length,) = struct.unpack(">H", raw)
-        if length < 2:
-            raise CorruptDocument(f"the JPEG is damaged: segment 0xFF{marker:02X} has length {length}")
-        end = f.tell() + length - 2
-        if end > file_size:
-            raise CorruptDocument(f"the JPEG is truncated inside segment 0xFF{marker:02X}")
-        f.seek(end)
-
-
-def _next_jpeg_marker(f: BinaryIO) -> int | None:
-    """The code of the next marker from the current position, leaving the file just after it; None at the end
-    of the file. Skips entropy-coded data, where 0xFF is followed by a stuffed 0x00 or a restart marker, and
-    fill bytes (0xFF 0xFF...). Reads in chunks so memory stays flat."""
-    while True:
-        start = f.tell()
-        chunk = f.read(_CHUNK)
-        if len(chunk) < 2:
-            return None
-        i = 0
-        j = -1
-        while True:
-            j = chunk.find(b"\xff", i)
-            if j == -1 or j + 1 == len(chunk):
-                break
-            code = chunk[j + 1]
-            if code == 0xFF:
-                i = j + 1
-            elif code == 0x00 or 0xD0 <= code <= 0xD7:
-                i = j + 2
-            else:
-                f.seek(start + j + 2)
-                return code
-        if len(chunk) < _CHUNK:
-            return None
-        # Resume at a trailing 0xFF so the byte after it, in the next chunk, is read together with it.
-        f.seek(start + (j if j != -1 else len(chunk)))
-
-
-# --- TIFF --------------------------------------------------------------------------------------------------
-_STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 273, 279, 324, 325
-_FIELD_SIZES = {3: 2, 4: 4}  # SHORT and LONG: the only types these four tags may have in a classic TIFF
-
-
-def _tiff_page_count(f: BinaryIO, file_size: int) -> int:
-    """Count the pages by walking the chain of image file directories (one IFD per page), checking on the way
-    that every directory, and the image data it points to, lies inside the file. Stops one page past the
-    limit: how far past it an over-long file goes does not matter."""
-    f.seek(0)
-    header = f.read(8)
-    if len(header) < 8:
-        raise CorruptDocument("the TIFF is truncated: its header is incomplete")
-    order = "<" if header.startswith(b"II") else ">"
-    (offset,) = struct.unpack(order + "I", header[4:8])
-    if offset == 0:
-        raise CorruptDocument("the TIFF is damaged: it has no image directory")
-    seen: set[int] = set()
-    pages = 0
-    while offset != 0:
-        if offset in seen:
-            raise CorruptDocument("the TIFF is damaged: its image directories form a loop")
-        seen.add(offset)
-        if offset + 2 > file_size:
-            raise CorruptDocument(
-                f"the TIFF is truncated: image directory {pages + 1} at byte {offset} lies beyond the end of"
-                f" the file ({file_size} bytes)"
+def _check_pdf_pages(pdf: pdfium.PdfDocument, page_count: int) -> None:
+    """Each page's size from its dictionary (FPDF_GetPageSizeByIndexF: the CropBox within the MediaBox, with
+    the inherited attributes, and no content stream parsed), against Textract's page limit. 3,000 pages take
+    about 0.1 s."""
+    for index in range(page_count):
+        try:
+            width, height = pdf.get_page_size(index)
+        except pdfium.PdfiumError as exc:
+            raise CorruptDocument(f"the PDF is damaged: page {index + 1} cannot be loaded") from exc
+        if max(width, height) > MAX_PDF_PAGE_POINTS:
+            raise DocumentDimensionsTooLarge(
+                f"page {index + 1} is {_points(width)} x {_points(height)}: Textract takes PDF pages of at most"
+                f" {_points(MAX_PDF_PAGE_POINTS)} on each side"
             )
-        (count,) = struct.unpack(order + "H", _read_at(f, offset, 2))
-        entries = _read_at(f, offset + 2, count * 12 + 4)
-        if len(entries) < count * 12 + 4:
-            raise CorruptDocument(f"the TIFF is truncated inside image directory {pages + 1}")
-        pages += 1
-        if pages > MAX_PAGES:
-            raise TooManyPages(f"the TIFF has more than {MAX_PAGES} pages: the limit is {MAX_PAGES}")
-        _check_tiff_image_data(f, order, entries[: count * 12], file_size, pages)
-        (offset,) = struct.unpack(order + "I", entries[count * 12:])
-    return pages
 
 
-def _check_tiff_image_data(f: BinaryIO, order: str, entries: bytes, file_size: int, page: int) -> None:
-    """Writers that put the directory before the pixels leave an intact directory when the file is cut: the
-    strip (or tile) offsets and byte counts then point past the end."""
-    fields: dict[int, list[int]] = {}
-    for pos in range(0, len(entries), 12):
-        tag, kind, count = struct.unpack(order + "HHI", entries[pos:pos + 8])
-        if tag not in (_STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _TILE_OFFSETS, _TILE_BYTE_COUNTS):
-            continue
-        width = _FIELD_SIZES.get(kind)
-        if width is None:
-            raise CorruptDocument(f"the TIFF is damaged: tag {tag} of page {page} has type {kind}")
-        total = width * count
-        if total <= 4:
-            raw = entries[pos + 8:pos + 8 + total]
-        else:
-            (where,) = struct.unpack(order + "I", entries[pos + 8:pos + 12])
-            if where + total > file_size:
-                raise CorruptDocument(f"the TIFF is truncated: the data table of page {page} is missing")
-            raw = _read_at(f, where, total)
-        letter = "H" if width == 2 else "I"
-        fields[tag] = list(struct.unpack(f"{order}{count}{letter}", raw))
-    for offsets_tag, counts_tag in ((_STRIP_OFFSETS, _STRIP_BYTE_COUNTS), (_TILE_OFFSETS, _TILE_BYTE_COUNTS)):
-        offsets, counts = fields.get(offsets_tag), fields.get(counts_tag)
-        if offsets and counts:
-            end = max(start + length for start, length in zip(offsets, counts, strict=False))
-            if end > file_size:
-                raise CorruptDocument(
-                    f"the TIFF is truncated: the image data of page {page} runs to byte {end}, past the end"
-                    f" of the file ({file_size} bytes)"
-                )
-
-
-def _read_at(f: BinaryIO, offset: int, n: int) -> bytes:
-    f.seek(offset)
-    return f.read(n)
+def _points(value: float) -> str:
+    return f"{value:,.0f} pt ({value / 72:,.1f} in)"
