@@ -22,6 +22,7 @@ from invoice_pipeline.api.models import BULK_REPROCESS_MAX
 from invoice_pipeline.domain.status import ReprocessableStatus
 
 from invoice_local.stack import StackInfo, StackNotRunning
+from invoice_local.terminal_text import line
 
 PATH = "/documents/reprocess"
 # The local API function's own timeout is 29 s (it reports what it had no time for); this only guards
@@ -144,8 +145,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         result = call_api(info, request_body(args))
     except (StackNotRunning, ReprocessError) as exc:
         raise CommandError(str(exc)) from exc
-    for line in summary(result, limit=args.limit):
-        print(line)
+    for text in summary(result, limit=args.limit):
+        line(text)
     return 1 if result["failed_to_queue"] else 0
 
 
