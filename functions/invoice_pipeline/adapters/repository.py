@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -167,16 +169,54 @@ def record_reprocess_requests(requests: list[tuple[uuid.UUID, str, str]], *, req
     if not requests:
         return
     with transaction() as con:
-        con.run(
-            "INSERT INTO document_events (document_id, from_status, to_status, detail)"
-            " SELECT d.id, d.status, d.status, jsonb_build_object('reprocess_requested', true,"
-            " 'requested_by', CAST(:by AS text), 'request_key', r.request_key, 'execution_name', r.name,"
-            " 'request_id', CAST(:rid AS text))"
-            " FROM unnest(CAST(:ids AS uuid[]), CAST(:keys AS text[]), CAST(:names AS text[]))"
-            " AS r(id, request_key, name) JOIN documents d ON d.id = r.id",
-            ids=[str(i) for i, _k, _n in requests], keys=[k for _i, k, _n in requests],
-            names=[n for _i, _k, n in requests], by=requested_by, rid=request_id,
-        )
+        _record_requests(con, requests, requested_by=requested_by, request_id=request_id)
+
+
+def _record_requests(con: Connection, requests: list[tuple[uuid.UUID, str, str]], *, requested_by: str,
+                     request_id: str | None) -> None:
+    con.run(
+        "INSERT INTO document_events (document_id, from_status, to_status, detail)"
+        " SELECT d.id, d.status, d.status, jsonb_build_object('reprocess_requested', true,"
+        " 'requested_by', CAST(:by AS text), 'request_key', r.request_key, 'execution_name', r.name,"
+        " 'request_id', CAST(:rid AS text))"
+        " FROM unnest(CAST(:ids AS uuid[]), CAST(:keys AS text[]), CAST(:names AS text[]))"
+        " AS r(id, request_key, name) JOIN documents d ON d.id = r.id",
+        ids=[str(i) for i, _k, _n in requests], keys=[k for _i, k, _n in requests],
+        names=[n for _i, _k, n in requests], by=requested_by, rid=request_id,
+    )
+
+
+# pg_advisory_xact_lock(REPROCESS_LOCKS, hashtext(document id)): the two-key space, apart from the migrations'.
+REPROCESS_LOCKS = 7_263_542
+
+
+@dataclass
+class ReprocessClaim:
+    """A document held for one reprocess request (see `claim_reprocess`), as it is now."""
+
+    document: Document
+    _con: Connection
+
+    def record(self, request_key: str, execution_name: str, *, requested_by: str, request_id: str | None) -> None:
+        """Record this request (the timeline event a bulk request writes): it commits with the claim."""
+        _record_requests(self._con, [(self.document.id, request_key, execution_name)], requested_by=requested_by,
+                         request_id=request_id)
+
+
+@contextmanager
+def claim_reprocess(doc_id: uuid.UUID) -> Iterator[ReprocessClaim]:
+    """One transaction in which a single reprocess request is decided: the caller checks the document as it
+    is now, records the request and starts the execution before the block ends; whatever it raises undoes the
+    record. Requests for the same document wait for each other here (an advisory lock, so that the API needs
+    no write on documents), so each sees what the one before it did: the execution it started (Step
+    Functions refuses a second one of the name the document's state gives), or the document already moved
+    on by it. Nothing else may open a transaction inside the block (it would commit this one)."""
+    with transaction() as con:
+        con.run("SELECT pg_advisory_xact_lock(:ns, hashtext(:id))", ns=REPROCESS_LOCKS, id=str(doc_id))
+        doc = _one(con, "id = :id", id=doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"document {doc_id} does not exist")
+        yield ReprocessClaim(doc, con)
 
 
 def _is_unique_violation(exc: DatabaseError) -> bool:
