@@ -257,9 +257,11 @@ def transition_in(con: Connection, doc_id: uuid.UUID | str, to_status: DocumentS
 
 
 def record_failure(*, error_code: str, error_message: str, execution_arn: str | None,
-                   doc_id: str | None = None, source: tuple[str, str, str] | None = None) -> Document:
+                   doc_id: str | None = None, source: tuple[str, str, str] | None = None,
+                   size: int | None = None) -> Document:
     """Mark a document FAILED with its named error. When the failure came before the document existed
-    (e.g. an empty or unsupported upload), the row is created from the S3 source so nothing is lost."""
+    (e.g. an empty or unsupported upload), the row is created from the S3 source so nothing is lost, with
+    the object's `size` as the event reported it (a refused upload's size is often why it was refused)."""
     if doc_id is None and source is not None:
         existing = find_by_source(*source)
         if existing is None:
@@ -267,9 +269,10 @@ def record_failure(*, error_code: str, error_message: str, execution_arn: str | 
             with transaction() as con:
                 new_id = uuid.uuid4()
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, version_id, status, execution_arn)"
-                    " VALUES (:id, :b, :k, :v, :st, :x) ON CONFLICT DO NOTHING",
-                    id=new_id, b=bucket, k=key, v=version_id, st=DocumentStatus.RECEIVED, x=execution_arn,
+                    "INSERT INTO documents (id, bucket, object_key, version_id, size_bytes, status, execution_arn)"
+                    " VALUES (:id, :b, :k, :v, :size, :st, :x) ON CONFLICT DO NOTHING",
+                    id=new_id, b=bucket, k=key, v=version_id, size=size, st=DocumentStatus.RECEIVED,
+                    x=execution_arn,
                 )
                 _event(con, new_id, None, DocumentStatus.RECEIVED, {"key": key}, execution_arn)
             existing = find_by_source(*source)
