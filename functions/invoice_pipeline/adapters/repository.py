@@ -212,7 +212,8 @@ def claim_reprocess(doc_id: uuid.UUID) -> Iterator[ReprocessClaim]:
     Functions refuses a second one of the name the document's state gives), or the document already moved
     on by it. Nothing else may open a transaction inside the block (it would commit this one)."""
     with transaction() as con:
-        con.run("SELECT pg_advisory_xact_lock(:ns, hashtext(:id))", ns=REPROCESS_LOCKS, id=str(doc_id))
+        con.run("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:id AS text)))", ns=REPROCESS_LOCKS,
+                id=str(doc_id))
         doc = _one(con, "id = :id", id=doc_id)
         if doc is None:
             raise DocumentNotFound(f"document {doc_id} does not exist")
