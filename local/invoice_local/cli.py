@@ -18,7 +18,7 @@ from typing import Any
 from invoice_pipeline.domain.textract import ENGINES, check_expense_response, normalize_expense
 from invoice_pipeline.errors import PipelineError
 
-from invoice_local.terminal_text import line
+from invoice_local.terminal_text import line, printable_json
 
 PROG = "invoices"
 EXIT_USAGE = 2
@@ -64,8 +64,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         result: Any = [_normalize([r], args.engine, [p]) for r, p in zip(responses, files, strict=True)]
     else:
         result = _normalize(responses, args.engine, files)
-    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(printable_json(json.dumps(result, indent=2, ensure_ascii=False)) + "\n")
     return 0
 
 

@@ -23,8 +23,7 @@ from rich.text import Text
 from invoice_local import console, lambda_limits, logs
 from invoice_local.postgres import MIN_MAX_CONNECTIONS
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
-from invoice_local.terminal_text import line as print_line
-from invoice_local.terminal_text import printable
+from invoice_local.terminal_text import printable, printable_json
 from invoice_local.textract_quotas import DEFAULT_REGION
 from invoice_local.textract_quotas import DEFAULTS as TEXTRACT_DEFAULTS
 
@@ -288,7 +287,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.id!r} matches several documents in the logs: give more of the id")
     if args.json:
         for line in lines:
-            print_line(line.raw)
+            print(printable_json(line.raw))
         return 0
     if not lines:
         console.show(Text(printable(f"no log lines for {document_id} in {folder}")), stderr=True)

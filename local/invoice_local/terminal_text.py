@@ -21,11 +21,21 @@ def _escape(match: re.Match[str]) -> str:
     return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def printable(text: object, *, newlines: bool = True) -> str:
     """`text` safe to write to a terminal: control characters as visible escapes; newlines kept, or written
     as `\\n` when `newlines` is false (a table cell, a progress line)."""
     out = _UNPRINTABLE.sub(_escape, str(text))
     return out if newlines else out.replace("\n", "\\n")
+
+
+def printable_json(text: str) -> str:
+    """JSON text (one document, or one per line) safe to write to a terminal and still valid JSON: what
+    json.dumps leaves raw (DEL, C1 controls, bidirectional overrides) as `\\uXXXX` escapes."""
+    return _UNPRINTABLE.sub(_json_escape, text)
 
 
 def line(text: object, *, stderr: bool = False) -> None:

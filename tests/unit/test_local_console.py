@@ -4,6 +4,7 @@ the CLI's errors as one line."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -201,5 +202,7 @@ def test_text_from_outside_is_printed_escaped_by_every_printer(tmp_path: Path, m
     monkeypatch.setattr(commands, "cmd_status", refuses)
     assert cli.main(["status", "--state-dir", str(tmp_path)]) == cli.EXIT_USAGE
     _harmless(capsys.readouterr().err)  # errors, as every command reports them
-    terminal_text.line(HOSTILE)  # what the CLI prints without rich: logs --json, reprocess's summary
+    terminal_text.line(HOSTILE)  # what the CLI prints without rich: reprocess's summary
     _harmless(capsys.readouterr().out)
+    as_json = terminal_text.printable_json(json.dumps({"key": HOSTILE}, ensure_ascii=False))  # logs --json, normalize
+    assert not any(c in as_json for c in RAW_CONTROLS) and json.loads(as_json) == {"key": HOSTILE}
