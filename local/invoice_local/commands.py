@@ -395,8 +395,8 @@ def register(commands: Any) -> None:
     add("down", cmd_down, "stop the running local stack")
     from invoice_local import reprocess_cmd
 
-    reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess every document matching "
-                                     "a filter (after an outage), through the local API's POST /documents/reprocess"))
+    reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess one document, or every "
+                                     "document matching a filter (after an outage), through the local API"))
 
     from invoice_local import backfill_cmd  # imports this module's helpers: registered last
 
