@@ -111,9 +111,10 @@ class FakeDocuments:
         return make_document(id=uuid.UUID(str(doc_id)), status=to_status)
 
     def record_failure(self, *, error_code: str, error_message: str, execution_arn: str | None,
-                       doc_id: str | None = None, source: tuple[str, str, str] | None = None) -> Document:
+                       doc_id: str | None = None, source: tuple[str, str, str] | None = None,
+                       size: int | None = None) -> Document:
         self.journal.record("documents", "record_failure", error_code=error_code, error_message=error_message,
-                            execution_arn=execution_arn, doc_id=doc_id, source=source)
+                            execution_arn=execution_arn, doc_id=doc_id, source=source, size=size)
         doc = make_document(id=uuid.UUID(doc_id) if doc_id else uuid.uuid4(), status="FAILED",
                             error_code=error_code, error_message=error_message)
         if source:

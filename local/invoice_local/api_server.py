@@ -39,6 +39,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from invoice_pipeline.api.errors import STATUS, Code
+
 from invoice_local.logs import function_context
 
 HOST = "127.0.0.1"
@@ -51,6 +53,10 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit
 _PARENT_POLL = 0.5
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# What http.server refuses by itself (its send_error), by the API's error code.
+_SERVER_ERRORS = {414: Code.URI_TOO_LONG, 431: Code.HEADERS_TOO_LARGE}
+_SERVER_MESSAGES = {Code.URI_TOO_LONG: "the request line (method, path and query) is over 65536 bytes",
+                    Code.HEADERS_TOO_LARGE: "too many request headers, or one over 65536 bytes"}
 
 
 def _b64url(data: bytes) -> str:
@@ -299,6 +305,14 @@ class _Request(BaseHTTPRequestHandler):
     def _error(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
         self._send(status, {"Content-Type": "application/json"}, body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals, before any route (a request line over its 64 KB, too many or too long
+        headers, a malformed request line): the API's JSON error, as for every other answer, instead of
+        http.server's HTML page. The message never repeats the request."""
+        api_code = _SERVER_ERRORS.get(code, Code.BAD_REQUEST)
+        self.close_connection = True
+        self._error(STATUS[api_code], api_code.value, _SERVER_MESSAGES.get(api_code, "malformed HTTP request"))
 
     def _read_body(self) -> bytes | None:
         """The request body; None when it is over API Gateway's limit (the connection is then closed)."""

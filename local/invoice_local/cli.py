@@ -18,6 +18,8 @@ from typing import Any
 from invoice_pipeline.domain.textract import ENGINES, check_expense_response, normalize_expense
 from invoice_pipeline.errors import PipelineError
 
+from invoice_local.terminal_text import line, printable_json
+
 PROG = "invoices"
 EXIT_USAGE = 2
 EXIT_UNEXPECTED = 1
@@ -62,8 +64,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         result: Any = [_normalize([r], args.engine, [p]) for r, p in zip(responses, files, strict=True)]
     else:
         result = _normalize(responses, args.engine, files)
-    json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(printable_json(json.dumps(result, indent=2, ensure_ascii=False)) + "\n")
     return 0
 
 
@@ -196,11 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except (CliError, CommandError, TerraformUnavailable) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        line(f"{PROG}: error: {exc}", stderr=True)
         return EXIT_USAGE
     except (TerraformFailed, PackageBuildFailed) as exc:
         # Terraform's (or the package build's) own diagnostics, not a traceback of ours: they say what to fix.
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        line(f"{PROG}: error: {exc}", stderr=True)
         return EXIT_UNEXPECTED
     except BrokenPipeError:
         # `invoices normalize ... | head` closed the pipe: not an error worth a traceback.
@@ -220,8 +221,7 @@ def _unexpected(exc: Exception, args: argparse.Namespace, argv: Sequence[str] | 
     folder = Path(getattr(args, "state_dir", None) or DEFAULT_STATE_DIR) / "logs"
     written = logs.record_crash(exc, folder, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     first = (str(exc).strip().splitlines() or [""])[0]
-    print(f"{PROG}: error: {type(exc).__name__}{': ' + first if first else ''} (traceback in {written})",
-          file=sys.stderr)
+    line(f"{PROG}: error: {type(exc).__name__}{': ' + first if first else ''} (traceback in {written})", stderr=True)
     return EXIT_UNEXPECTED
 
 

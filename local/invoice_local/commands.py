@@ -23,6 +23,7 @@ from rich.text import Text
 from invoice_local import console, lambda_limits, logs
 from invoice_local.postgres import MIN_MAX_CONNECTIONS
 from invoice_local.stack import DEFAULT_API_PORT, DEFAULT_PORT, DEFAULT_STATE_DIR, StackInfo, StackNotRunning
+from invoice_local.terminal_text import printable, printable_json
 from invoice_local.textract_quotas import DEFAULT_REGION
 from invoice_local.textract_quotas import DEFAULTS as TEXTRACT_DEFAULTS
 
@@ -202,10 +203,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     from invoice_pipeline.adapters import repository
 
     doc = _find_document(args.id)
-    parts: list[Any] = [Text.assemble((f"document {doc['id']}", "bold"), f"  {doc['object_key']}  ",
+    parts: list[Any] = [Text.assemble((f"document {doc['id']}", "bold"), f"  {printable(doc['object_key'])}  ",
                                       console.cell(doc["status"], "status"))]
     if doc["error_code"]:
-        parts.append(Text(f"error    {doc['error_code']}: {doc['error_message']}", style="red"))
+        parts.append(Text(printable(f"error    {doc['error_code']}: {doc['error_message']}"), style="red"))
     if doc["duplicate_of"]:
         parts.append(Text(f"duplicate of {doc['duplicate_of']}"))
     for inv in repository.invoices_for(doc["id"]):
@@ -228,7 +229,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             parts += [Text(""), console.table(items, ["#", "description", "qty", "unit price", "amount"],
                                               max_width=50)]
         for issue in inv["issues"]:
-            parts.append(Text(f"  ! {issue['severity']:<7} {issue['code']}: {issue['message']}",
+            parts.append(Text(printable(f"  ! {issue['severity']:<7} {issue['code']}: {issue['message']}"),
                               style="red" if issue["severity"] == "error" else "yellow"))
     console.show(*parts)
     return 0
@@ -287,10 +288,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.id!r} matches several documents in the logs: give more of the id")
     if args.json:
         for line in lines:
-            print(line.raw)
+            print(printable_json(line.raw))
         return 0
     if not lines:
-        console.show(Text(f"no log lines for {document_id} in {folder}"), stderr=True)
+        console.show(Text(printable(f"no log lines for {document_id} in {folder}")), stderr=True)
         return 0
     # "invoices-local-parse" -> "parse": the stack's name is the same on every file
     names = {path.name.removesuffix(".1").removesuffix(".log") for path in logs.function_files(folder)}
@@ -303,13 +304,14 @@ def cmd_logs(args: argparse.Namespace) -> int:
     out.add_column("message", ratio=1, overflow="fold")
     for line in lines:
         when = line.time.astimezone().strftime("%H:%M:%S.%f")[:-3] if line.time else "-"
-        message = Text(line.message)
+        message = Text(printable(line.message))
         fields = _log_fields(line.record)
         if fields:
-            message.append(f"  {fields}", style="dim")
+            message.append(printable(f"  {fields}"), style="dim")
         out.add_row(when, line.function.removeprefix(prefix), Text(line.level, style=console.LEVEL_STYLES.get(
             line.level, "")), message)
-    console.show(Text(f"document {next(iter(ids))}: {len(lines)} log lines from {folder}", style="dim"), out)
+    console.show(Text(printable(f"document {next(iter(ids))}: {len(lines)} log lines from {folder}"), style="dim"),
+                 out)
     return 0
 
 
@@ -394,8 +396,8 @@ def register(commands: Any) -> None:
     add("down", cmd_down, "stop the running local stack")
     from invoice_local import reprocess_cmd
 
-    reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess every document matching "
-                                     "a filter (after an outage), through the local API's POST /documents/reprocess"))
+    reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess one document, or every "
+                                     "document matching a filter (after an outage), through the local API"))
 
     from invoice_local import backfill_cmd  # imports this module's helpers: registered last
 

@@ -4,6 +4,12 @@
 On a terminal it draws colours and live bars. Anywhere else (a pipe, a file, a test capturing output) it
 writes plain text: no ANSI codes, lines up to PLAIN_WIDTH wide, and a few progress lines instead of redraws.
 
+What it prints comes from outside: file names, vendor names, error causes, log lines. terminal_text.printable
+makes such text harmless (control characters as visible escapes), and every printer goes through it: `show`
+and `to_text` pass every segment they write through it, the tables' cells are made printable before rich
+measures them, and the live progress's lines too. No console reads rich markup, so a `[red]` in a file name is
+printed as it is.
+
 The stack's start-up uses it so:
 
     stage("postgres", "ready in 0.8s")
@@ -26,8 +32,11 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
+
+from invoice_local.terminal_text import printable
 
 PLAIN_WIDTH = 160
 STAGE_WIDTH = 12
@@ -36,6 +45,22 @@ COLUMN_GAP = (0, 1, 0, 0)  # with the space a borderless table puts between colu
 STATUS_STYLES = {"COMPLETED": "green", "NEEDS_REVIEW": "yellow", "FAILED": "bold red", "DUPLICATE": "cyan",
                  "APPROVED": "green", "REJECTED": "red"}
 LEVEL_STYLES = {"DEBUG": "dim", "WARNING": "yellow", "ERROR": "bold red", "CRITICAL": "bold red"}
+
+
+class Printable:
+    """A renderable whose every written segment is made printable: what a cell, a title or a state name
+    let through still reaches the terminal as visible text (rich's own control segments, cursor moves of a
+    live display, are left alone)."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            if segment.control or not segment.text:
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -59,10 +84,10 @@ def show(*renderables: RenderableType, stderr: bool = False, color: bool = True,
     rich pads table cells with. `soft_wrap`: long lines are not broken (a URL stays whole)."""
     out = console(stderr=stderr, color=color)
     if out.is_terminal:
-        out.print(Group(*renderables), soft_wrap=soft_wrap)
+        out.print(Printable(Group(*renderables)), soft_wrap=soft_wrap)
         return
     with out.capture() as captured:
-        out.print(Group(*renderables), soft_wrap=soft_wrap)
+        out.print(Printable(Group(*renderables)), soft_wrap=soft_wrap)
     out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     out.file.flush()
 
@@ -71,7 +96,7 @@ def to_text(renderable: RenderableType, *, color: bool = False, width: int = PLA
     """A renderable as a string (ANSI colours only when asked), for tests and for callers that want text."""
     buffer = io.StringIO()
     Console(file=buffer, width=width, color_system="standard" if color else None, force_terminal=color,
-            highlight=False, markup=False, emoji=False).print(renderable)
+            highlight=False, markup=False, emoji=False).print(Printable(renderable))
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
@@ -79,7 +104,8 @@ def to_text(renderable: RenderableType, *, color: bool = False, width: int = PLA
 def cell(value: Any, column: str = "") -> Text:
     if value is None or value == "":
         return Text("-", style="dim")
-    return Text(str(value), style=STATUS_STYLES.get(str(value), "") if column == "status" else "")
+    text = printable(value, newlines=False)  # made printable before rich measures the column
+    return Text(text, style=STATUS_STYLES.get(text, "") if column == "status" else "")
 
 
 class FittedTable:
@@ -126,12 +152,12 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, max_widt
 
 def stage(name: str, detail: str) -> None:
     """One line of the stack's start-up: `postgres    ready in 0.8s, data in .local/pgdata`."""
-    show(Text.assemble((f"{name:<{STAGE_WIDTH - 1}}", "bold cyan"), " ", detail), soft_wrap=True)
+    show(Text.assemble((f"{name:<{STAGE_WIDTH - 1}}", "bold cyan"), " ", printable(detail)), soft_wrap=True)
 
 
 def error(message: str) -> None:
     """One line on stderr, as the CLI reports every error."""
-    show(Text(message, style="red"), stderr=True)
+    show(Text(printable(message), style="red"), stderr=True)
 
 
 # --- live progress -----------------------------------------------------------------------------------------
@@ -152,9 +178,10 @@ class LiveProgress:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         if self._out.is_terminal:
-            self._bar = Progress(TextColumn(f"{label:<{STAGE_WIDTH - 1}}", style="bold cyan"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[detail]}", style="dim"), console=self._out)
+            self._bar = Progress(TextColumn(printable(f"{label:<{STAGE_WIDTH - 1}}"), style="bold cyan",
+                                            markup=False), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn(printable(unit), markup=False), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[detail]}", style="dim", markup=False), console=self._out)
             self._task = self._bar.add_task(label, total=self.total or None, detail="")
             self._bar.start()
 
@@ -163,7 +190,7 @@ class LiveProgress:
             return
         if total is not None:
             self.total = max(int(total), 0)
-        self.done, self.detail = int(done), detail
+        self.done, self.detail = int(done), printable(detail, newlines=False)
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=self.done, total=self.total or None, detail=detail)
         else:
@@ -184,8 +211,8 @@ class LiveProgress:
         self._last_line = (now, self.done, self.detail)
         counts = f"{self.done}/{self.total}" if self.total else str(self.done)
         tail = f"  {self.detail}" if self.detail else ""
-        self._out.print(f"{self.label:<{STAGE_WIDTH - 1}} {counts} {self.unit}  {now - self._started:.1f}s{tail}",
-                        soft_wrap=True)
+        self._out.print(printable(f"{self.label:<{STAGE_WIDTH - 1}} {counts} {self.unit}  "
+                                  f"{now - self._started:.1f}s{tail}"), soft_wrap=True)
 
     def close(self) -> None:
         if self._closed:

@@ -31,6 +31,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from invoice_local.terminal_text import printable
+
 FIELDS = ("vendor", "invoice_number", "issue_date", "due_date", "currency", "subtotal", "tax", "total",
           "n_line_items")
 PASSES = ("as_is", "rendered")
@@ -352,11 +354,11 @@ def evaluate(
     print(format_table(fields, passes), file=out)
     print(f"\n{len(rows) - len(skipped)} documents scored per pass, {len(skipped)} skipped:", file=out)
     for item in skipped:
-        print(f"  {item['file']}: {item['reason']}", file=out)
+        print(printable(f"  {item['file']}: {item['reason']}"), file=out)
     for name in passes:
         errors = [r for r in results if r["pass"] == name and r["status"] == "error"]
         for r in errors:
-            print(f"  error ({name}) {r['file']}: {r['error']}", file=out)
+            print(printable(f"  error ({name}) {r['file']}: {r['error']}"), file=out)
     timings: dict[str, dict[str, Any]] = page_timings(results)
     for source, timing in timings.items():
         print(f"pages read by {source}: {timing['pages']}, {timing['mean_seconds']:.3f} s each on average "

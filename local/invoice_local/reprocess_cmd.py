@@ -6,7 +6,17 @@ API, so what it prints is what the API answered:
     queued 312 documents for reprocessing (4 skipped: 3 SOURCE_GONE, 1 CONFLICT); the intake starts them ...
       skipped 5f0c1a2e  SOURCE_GONE  s3://invoices-local-ingest/incoming/x.pdf no longer exists
 
-Asking again is safe: a document already queued in the same state is not run twice."""
+Asking again is safe: a document already queued in the same state is not run twice.
+
+With a document instead of filters (an id as `invoices status` prints it, a prefix, or its key), it runs that
+one document again (POST /documents/{id}/reprocess) and says which execution started; a second request
+before that execution has moved the document on is refused, in one line saying by which:
+
+    $ invoices reprocess 5f0c1a2e
+    reprocessing 5f0c1a2e-...: execution arn:aws:states:...:execution:...:reprocess-5f0c1a2e...
+    $ invoices reprocess 5f0c1a2e
+    invoices: error: the API refused the request (409 CONFLICT): document 5f0c1a2e-... is already being
+    reprocessed from this state by execution arn:aws:states:..."""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ import argparse
 import json
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +33,7 @@ from invoice_pipeline.api.models import BULK_REPROCESS_MAX
 from invoice_pipeline.domain.status import ReprocessableStatus
 
 from invoice_local.stack import StackInfo, StackNotRunning
+from invoice_local.terminal_text import line
 
 PATH = "/documents/reprocess"
 # The local API function's own timeout is 29 s (it reports what it had no time for); this only guards
@@ -78,9 +90,9 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def call_api(info: StackInfo, body: dict[str, Any]) -> dict[str, Any]:
+def call_api(info: StackInfo, body: dict[str, Any] | None, path: str = PATH) -> dict[str, Any]:
     request = urllib.request.Request(
-        info.api_url + PATH, data=json.dumps(body).encode(), method="POST",
+        info.api_url + path, data=json.dumps(body).encode() if body is not None else b"", method="POST",
         headers={"Authorization": f"Bearer {info.api_token}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - the stack's URL
@@ -136,22 +148,43 @@ def summary(result: dict[str, Any], *, limit: int) -> list[str]:
     return lines
 
 
+def _document_id(ref: str, info: StackInfo) -> str:
+    """A whole id as given; a prefix or a key as `invoices show` resolves it (in the stack's database)."""
+    try:
+        return str(uuid.UUID(ref.strip()))
+    except ValueError:
+        from invoice_local import commands
+
+        commands._use_database(info)  # noqa: SLF001
+        return str(commands._find_document(ref)["id"])  # noqa: SLF001
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from invoice_local.commands import CommandError
 
+    filters = args.status or args.error or args.received_from or args.received_to or args.dry_run
+    if (args.document is None) == (not filters):
+        raise CommandError("give either one document (its id) or filters (--status ...), not both")
     try:
         info = StackInfo.load(args.state_dir)
+        if args.document is not None:
+            doc_id = _document_id(args.document, info)
+            accepted = call_api(info, None, f"/documents/{doc_id}/reprocess")
+            line(f"reprocessing {doc_id}: execution {accepted['execution_arn']}")
+            return 0
         result = call_api(info, request_body(args))
     except (StackNotRunning, ReprocessError) as exc:
         raise CommandError(str(exc)) from exc
-    for line in summary(result, limit=args.limit):
-        print(line)
+    for text in summary(result, limit=args.limit):
+        line(text)
     return 1 if result["failed_to_queue"] else 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     statuses = [s.value for s in ReprocessableStatus]
-    p.add_argument("--status", action="append", required=True, choices=statuses, metavar="STATUS",
+    p.add_argument("document", nargs="?", metavar="ID",
+                   help="one document to run again (an id, as `invoices status` prints it, or its key)")
+    p.add_argument("--status", action="append", choices=statuses, metavar="STATUS",
                    help=f"documents in this final status ({', '.join(statuses)}); repeat for several")
     p.add_argument("--error", action="append", metavar="CODE",
                    help="and with this error code (e.g. TextractJobFailed); repeat for several")

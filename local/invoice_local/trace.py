@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from invoice_local.console import COLUMN_GAP, PLAIN_WIDTH, to_text
+from invoice_local.terminal_text import printable
 
 
 @dataclass
@@ -108,12 +109,12 @@ def view(execution: dict[str, Any], events: list[dict[str, Any]], *, show_io: bo
     took = f"{(stop - start).total_seconds():.2f} s" if stop else "running"
     head_style = "green" if status == "SUCCEEDED" else "red" if status in ("FAILED", "TIMED_OUT", "ABORTED") else ""
     parts: list[RenderableType] = [
-        Text.assemble((f"Execution {execution['name']}", "bold"), "  ", (status, head_style), f"  ({took})"),
-        Text(execution["executionArn"], style="dim"),
+        Text.assemble((printable(f"Execution {execution['name']}"), "bold"), "  ", (status, head_style), f"  ({took})"),
+        Text(printable(execution["executionArn"]), style="dim"),
     ]
     if execution.get("error"):
-        parts.append(Text(f"Error: {execution['error']}", style="red"))
-        parts.append(Text(f"Cause: {_cause_text(execution.get('cause'))}", style="red"))
+        parts.append(Text(printable(f"Error: {execution['error']}"), style="red"))
+        parts.append(Text(printable(f"Cause: {_cause_text(execution.get('cause'))}"), style="red"))
     parts.append(Text(""))
 
     states = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=COLUMN_GAP, header_style="bold")
@@ -127,19 +128,20 @@ def view(execution: dict[str, Any], events: list[dict[str, Any]], *, show_io: bo
         duration = f"{(run.exited - run.entered).total_seconds():.2f} s" if run.exited else "-"
         style = _status_style(run.status)
         if style == "red" and run.error:
-            detail = Text(f"Error: {run.error}\nCause: {_cause_text(run.cause)}", style="red")
+            detail = Text(printable(f"Error: {run.error}\nCause: {_cause_text(run.cause)}"), style="red")
         elif run.retries:
             detail = Text(f"retried after: {', '.join(run.retries)}", style="dim")
         else:
             detail = Text("")
-        states.add_row(str(i), run.name, run.type, Text(run.status, style=style), duration, detail)
+        states.add_row(str(i), printable(run.name, newlines=False), run.type, Text(run.status, style=style), duration,
+                       detail)
     parts.append(states)
 
     if show_io:
         for i, run in enumerate(runs, 1):
-            parts += [Text(""), Rule(f"{i} {run.name}", align="left", style="dim")]
+            parts += [Text(""), Rule(printable(f"{i} {run.name}", newlines=False), align="left", style="dim")]
             for label, value in (("input", run.input), ("output", run.output)):
-                body = Text(_short(value))
+                body = Text(printable(_short(value)))
                 if isinstance(value, dict | list):
                     JSONHighlighter().highlight(body)
                 parts.append(Text.assemble((f"{label}: ", "bold"), body))

@@ -10,10 +10,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from invoice_local.api_server import build_event
 from invoice_local.deployment import Deployment as Stack
 from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
@@ -89,9 +91,13 @@ def test_reprocess_runs_a_new_execution_and_keeps_one_invoice_set(api_stack: Sta
     first_arn = first["executionArn"]
     assert statuses == [("RECEIVED", first_arn), ("QUEUED", first_arn), ("ANALYZING", first_arn),
                         ("PARSING", first_arn), ("VALIDATING", first_arn), (doc.status, first_arn),
+                        (doc.status, None),  # the request, recorded as it started the execution
                         ("RECEIVED", arn), ("QUEUED", arn), ("ANALYZING", arn), ("PARSING", arn), ("VALIDATING", arn),
                         (doc.status, arn)]
-    restart = body["timeline"][6]
+    request = body["timeline"][6]["detail"]
+    assert request["reprocess_requested"] is True and request["requested_by"] == "jwt:user-1"
+    assert request["execution_name"] == arn.rsplit(":", 1)[-1]
+    restart = body["timeline"][7]
     assert restart["from_status"] == doc.status
     assert restart["detail"]["reprocess"] is True
     assert restart["detail"]["requested_by"] == "jwt:user-1"
@@ -166,24 +172,43 @@ def _version_id(key: str, stack: Stack) -> str:
     return from_s3_response(stack.ingest_bucket, key, head).version_id
 
 
-def test_a_repeated_request_in_the_same_state_answers_with_the_execution_already_started(
+def test_of_requests_sent_at_once_exactly_one_starts_an_execution_and_the_others_are_409(
         api_stack: Stack, standin: standin_mod._State) -> None:
-    """A double click: the second request comes before the first execution has changed the document. To hold
-    the document still, the first execution here is one that leaves it alone (a redelivered upload event,
-    which ends AlreadyRegistered), started under the name the route derives from the document's state."""
+    """Eight requests at once, as API Gateway hands them to the deployed function: each in an execution
+    environment of its own, with its own connection to Postgres. One starts the execution; the seven others
+    are refused, naming it or the status it has moved the document to, whatever order they come in. The
+    reprocess's analysis is held until they have all answered, so none could see the document finished
+    again (a later request would then rightly start another run)."""
     api_stack.upload("incoming/invoice.png", _invoice_png(standin))
     (first,) = api_stack.wait_for_executions(1)
     doc = _only_document()
-    name = f"reprocess-{doc.id.hex}-{request_key(doc.updated_at)}"
-    earlier = api_stack.client("stepfunctions").start_execution(
-        stateMachineArn=api_stack.state_machine_arn, name=name, input=first["input"])["executionArn"]
-    api_stack.wait_for_executions(2)
+    standin.faults.job_seconds = 60
+    event = build_event(method="POST", target=f"/documents/{doc.id}/reprocess", headers=[], body=b"",
+                        claims={"sub": "user-1", "token_use": "access"})
+    functions, name = api_stack.client("lambda"), api_stack.function_names["api"]
+    at_once = threading.Barrier(8)
 
-    reply = call("POST", f"/documents/{doc.id}/reprocess")
-    assert reply.status == 202, reply
-    assert reply.json()["execution_arn"] == earlier
-    assert len(api_stack.executions()) == 2  # nothing new started
-    assert _only_document().updated_at == doc.updated_at
+    def send(_i: int) -> dict[str, Any]:
+        at_once.wait()
+        reply = functions.invoke(FunctionName=name, Payload=json.dumps(event))
+        answer: dict[str, Any] = json.loads(reply["Payload"].read())
+        return {"status": answer["statusCode"], **json.loads(answer["body"])}
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(send, range(8)))
+    assert sorted(r["status"] for r in replies) == [202] + [409] * 7, replies
+    (started,) = [r["execution_arn"] for r in replies if r["status"] == 202]
+    for refused in (r for r in replies if r["status"] == 409):
+        assert refused["error"]["code"] == "CONFLICT"
+        assert started in refused["error"]["message"] or "still being processed" in refused["error"]["message"]
+    standin.faults.job_seconds = 0.2
+    standin.finish_jobs()
+    executions = api_stack.wait_for_executions(2)
+    assert [e["executionArn"] for e in executions] == [first["executionArn"], started]
+    assert [e["status"] for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
+    timeline = call("GET", f"/documents/{doc.id}").json()["timeline"]
+    assert sum(1 for e in timeline if e["detail"].get("reprocess_requested")) == 1  # the one request recorded
+    assert standin.start_calls == 2
 
 
 # --- POST /documents/reprocess --------------------------------------------------------------------------

@@ -6,7 +6,9 @@ IAM caller) in requestContext.authorizer; the helpers below are shared by the ot
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -14,9 +16,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from invoice_local.api_server import LocalContext, build_event
-from invoice_pipeline.adapters import db, repository
-from invoice_pipeline.api import cursor
+from invoice_local.emulation import server
+from invoice_pipeline.adapters import aws, db, repository
+from invoice_pipeline.api import cursor, routes
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -415,6 +419,64 @@ def test_upload_over_the_limit_is_413(api: str, monkeypatch: pytest.MonkeyPatch)
     reply = call("POST", "/documents", body={**png, "size": 1001})
     assert (reply.status, reply.code) == (413, "PAYLOAD_TOO_LARGE")
     assert call("POST", "/documents", body={**png, "size": 1000}).status == 201
+
+
+def test_s3_holds_an_upload_to_the_ticket_the_route_issued(api: str, emulation: server.EmulationServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form POST /documents issues, posted to the emulated S3 as the web page posts it: what the ticket
+    allows is stored with its Content-Type; a file over or under the announced size, another type, another
+    key, an extra field or a missing signature is refused with S3's own code and message."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulation.endpoint)
+    aws.reset()
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="invoices-test-ingest")
+    pdf = b"%PDF-1.4\n%%EOF\n"  # 15 bytes
+
+    def ticket() -> dict[str, Any]:
+        reply = call("POST", "/documents", body={**PDF, "size": len(pdf)})
+        assert reply.status == 201, reply
+        return reply.json()  # type: ignore[no-any-return]
+
+    def upload(t: dict[str, Any], content: bytes = pdf, **fields: str | None) -> tuple[int, str, str]:
+        form = {k: v for k, v in {**t["fields"], **fields}.items() if v is not None}
+        answer = requests.post(t["url"], data=form, files={"file": ("a.pdf", content, "application/pdf")},
+                               timeout=30)
+        code = re.search(r"<Code>(.*?)</Code>", answer.text)
+        message = re.search(r"<Message>(.*?)</Message>", answer.text)
+        return answer.status_code, code.group(1) if code else "", html.unescape(message.group(1)) if message else ""
+
+    try:
+        ok = ticket()
+        assert upload(ok)[0] == 204
+        head = s3.head_object(Bucket="invoices-test-ingest", Key=ok["key"])
+        assert head["ContentType"] == "application/pdf" and head["ContentLength"] == len(pdf)
+        assert head["Metadata"] == {"uploaded-by": "jwt:user-1"}
+
+        t = ticket()
+        status, code, message = upload(t, pdf + b"x")
+        assert (status, code) == (400, "EntityTooLarge")
+        assert message == "Your proposed upload exceeds the maximum allowed size"
+        assert upload(t, b"")[:2] == (400, "EntityTooSmall")
+        policy_failed = "Invalid according to Policy: Policy Condition failed: "
+        assert upload(t, **{"Content-Type": "text/html"}) == (
+            403, "AccessDenied", policy_failed + '["eq", "$Content-Type", "application/pdf"]')
+        status, code, message = upload(t, key="incoming/elsewhere.pdf")
+        assert (status, code) == (403, "AccessDenied") and message.startswith(policy_failed + '["eq", "$key", ')
+        assert upload(t, **{"x-amz-meta-uploaded-by": "someone-else"})[:2] == (403, "AccessDenied")
+        assert upload(t, **{"x-amz-meta-note": "hi"}) == (
+            403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-note")
+        (signature,) = [name for name in t["fields"] if name.lower() in ("signature", "x-amz-signature")]
+        assert upload(t, **{signature: None})[:2] == (400, "InvalidArgument")
+        anonymous = {name: None for name in t["fields"] if name not in ("key", "Content-Type")}
+        assert upload(t, **anonymous) == (403, "AccessDenied", "Access Denied")
+        monkeypatch.setattr(routes, "PRESIGN_SECONDS", -1)
+        assert upload(ticket()) == (403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        # Nothing but the allowed upload was stored.
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="invoices-test-ingest")["Contents"]] == [ok["key"]]
+    finally:
+        for o in s3.list_objects_v2(Bucket="invoices-test-ingest").get("Contents", []):
+            s3.delete_object(Bucket="invoices-test-ingest", Key=o["Key"])
+        s3.delete_bucket(Bucket="invoices-test-ingest")
 
 
 PDF = {"filename": "a.pdf", "content_type": "application/pdf"}

@@ -91,6 +91,20 @@ def test_oversized_body_is_refused_before_reading(server: ApiServer) -> None:
         conn.close()
 
 
+def test_huge_paths_are_answered_in_json_without_being_echoed(server: ApiServer) -> None:
+    long_path = "/" + "a" * 50_000  # within http.server's 64 KB request line: the API answers
+    status, headers, body = request(server, "GET", long_path, token=server.token)
+    error = json.loads(body)["error"]
+    assert (status, error["code"]) == (404, "NOT_FOUND")
+    assert len(error["message"]) < 300 and "(50001 characters)" in error["message"]
+    status, headers, body = request(server, "GET", "/" + "a" * 70_000, token=server.token)  # past it
+    assert status == 414 and headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["code"] == "URI_TOO_LONG" and "aaaa" not in error["message"]
+    status, headers, body = request(server, "GET", "/health", headers={"X-Big": "b" * 70_000})
+    assert (status, json.loads(body)["error"]["code"]) == (431, "HEADERS_TOO_LARGE")
+
+
 def test_stopped_means_gone(api: str) -> None:
     running = ApiServer().start()
     port = running.port

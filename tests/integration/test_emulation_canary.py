@@ -15,7 +15,14 @@ import boto3
 import pytest
 from invoice_local import emulation
 from invoice_local.deployment import REGION
-from invoice_local.emulation import event_sources, eventbridge, lambda_runner, policy_conditions, stepfunctions
+from invoice_local.emulation import (
+    event_sources,
+    eventbridge,
+    lambda_runner,
+    policy_conditions,
+    s3_post_policy,
+    stepfunctions,
+)
 from moto import mock_aws
 
 
@@ -72,6 +79,14 @@ def test_seams_exist_with_the_expected_signatures() -> None:
     assert StepFunctionResponse.send_task_failure.__module__ == "invoice_local.emulation.stepfunctions"
     for api in ("start_expense_analysis", "get_expense_analysis", "analyze_expense"):
         assert getattr(TextractResponse, api).__module__ == "invoice_local.emulation.textract"
+    from moto.core.responses import BaseResponse
+    from moto.s3.responses import S3Response
+
+    # A form upload: the fields in form_data, the file's bytes in raw_body, then the original stores it.
+    assert S3Response._bucket_response_post is s3_post_policy._checked_post
+    assert list(inspect.signature(s3_post_policy._original).parameters) == ["self", "request", "bucket_name"]
+    assert "self.form_data = request.form" in inspect.getsource(BaseResponse.setup_class)
+    assert "self.raw_body = self.body" in inspect.getsource(BaseResponse.setup_class)
 
 
 def echo(event: dict, context: object) -> dict:  # the handler the canary function runs

@@ -166,12 +166,14 @@ def test_throttling_clears_after_retries(stack: Stack, standin: standin_mod._Sta
 def test_empty_file(stack: Stack) -> None:
     stack.upload("incoming/empty.pdf", b"")
     doc = _assert_failed(stack, "EmptyDocument")
-    assert doc.object_key == "incoming/empty.pdf"
+    assert doc.object_key == "incoming/empty.pdf" and doc.size_bytes == 0
 
 
 def test_unsupported_type_is_sniffed_from_bytes(stack: Stack) -> None:
-    stack.upload("incoming/notes.pdf", b"Just some text pretending to be a PDF by its name.\n" * 20)
-    _assert_failed(stack, "UnsupportedDocumentType")
+    content = b"Just some text pretending to be a PDF by its name.\n" * 20
+    stack.upload("incoming/notes.pdf", content)
+    doc = _assert_failed(stack, "UnsupportedDocumentType")
+    assert doc.size_bytes == len(content)  # refused before Register, with the size the event reported
 
 
 def test_truncated_pdf(stack: Stack) -> None:

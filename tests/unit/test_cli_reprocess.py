@@ -46,7 +46,8 @@ def api() -> Iterator[FakeApi]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers["Content-Length"]))
             fake.requests.append({"path": self.path, "authorization": self.headers["Authorization"],
-                                  "content_type": self.headers["Content-Type"], "body": json.loads(body)})
+                                  "content_type": self.headers["Content-Type"],
+                                  "body": json.loads(body) if body else None})
             status, answer = fake.answer
             payload = json.dumps(answer).encode()
             self.send_response(status)
@@ -177,7 +178,7 @@ def test_an_api_that_does_not_answer_is_one_line(tmp_path: Path, capsys: pytest.
     assert _one_error_line(capsys).startswith(f"invoices: error: the local API at {url} did not answer (")
 
 
-@pytest.mark.parametrize("args", [["--status", "DUPLICATE"], ["--status", "ANALYZING"], [],
+@pytest.mark.parametrize("args", [["--status", "DUPLICATE"], ["--status", "ANALYZING"],
                                   ["--status", "FAILED", "--limit", "0"], ["--status", "FAILED", "--limit", "10001"],
                                   ["--status", "FAILED", "--from", "yesterday"]])
 def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
@@ -185,3 +186,21 @@ def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
         _run(tmp_path, *args)
     assert exit_.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_one_document_started_or_refused_in_one_line(api: FakeApi, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    state = _stack(tmp_path / "state", api.url)
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:invoices-local-pipeline:reprocess-{IDS[0][:8]}"
+    api.answer = (202, {"document_id": IDS[0], "execution_arn": arn, "console_url": "https://console"})
+    assert _run(state, IDS[0]) == 0
+    assert api.requests[-1]["path"] == f"/documents/{IDS[0]}/reprocess"
+    assert capsys.readouterr().out.splitlines() == [f"reprocessing {IDS[0]}: execution {arn}"]
+    # A request while that execution has not moved the document on: the API's 409, one line, exit 2.
+    refusal = f"document {IDS[0]} is already being reprocessed from this state by execution {arn}"
+    api.answer = (409, {"error": {"code": "CONFLICT", "message": refusal}})
+    assert _run(state, IDS[0]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"invoices: error: the API refused the request (409 CONFLICT): {refusal}"]
+    assert _run(state, IDS[0], "--status", "FAILED") == 2  # a document or filters, not both
+    assert _run(state) == 2

@@ -36,7 +36,7 @@ def test_failure_before_register_records_the_upload_by_its_s3_source() -> None:
     output, call = run(EVENT)
     message = json.loads(EVENT["input"]["error"]["Cause"])["errorMessage"]
     assert call == {"error_code": "CorruptDocument", "error_message": message, "execution_arn": ARN,
-                    "doc_id": None, "source": SOURCE}
+                    "doc_id": None, "source": SOURCE, "size": OBJECT["size"]}  # a refused upload keeps its size
     assert output["Error"] == "CorruptDocument"
     assert output["Cause"] == message  # the Lambda error's message, not its JSON and stack trace
 

@@ -4,13 +4,14 @@ the CLI's errors as one line."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from invoice_local import cli, commands, console, trace
+from invoice_local import cli, commands, console, terminal_text, trace
 from rich.text import Text
 
 ANSI = "\x1b["
@@ -151,3 +152,57 @@ def test_missing_terraform_is_one_line_saying_how_to_install_it(tmp_path: Path, 
         "invoices: error: terraform is not on PATH: install Terraform >= 1.11: "
         "https://developer.hashicorp.com/terraform/install"]
     assert not (tmp_path / "logs" / "cli.log").exists()
+
+
+# Clears the screen, sets the window title, recolours, returns the carriage, rings the bell, reverses the line,
+# and carries rich markup: printed, it must read as what it is and do none of that.
+HOSTILE = "in\x1b[2Jvoice\x1b]0;pwned\x07\x1b[31m\r\x9b1m[red]x[/red]\u202efdp.exe"
+RAW_CONTROLS = ("\x1b", "\x07", "\r", "\x9b", "\u202e")
+
+
+def _harmless(out: str, *, terminal_styles: bool = False, whole: bool = True) -> None:
+    body = out.replace("\x1b[0m", "").replace("\x1b[1;31m", "").replace("\x1b[31m", "").replace(
+        "\x1b[1m", "").replace("\x1b[2m", "").replace("\x1b[32m", "") if terminal_styles else out
+    assert not any(c in body for c in RAW_CONTROLS), repr(out)
+    assert "in\\x1b[2Jvoice" in out
+    if whole:
+        assert "\\x1b]0;pwned\\x07" in out and "\\r" in out and "\\x9b1m" in out and "\\u202efdp.exe" in out
+        assert "[red]x[/red]" in out  # markup printed, not applied
+
+
+def test_text_from_outside_is_printed_escaped_by_every_printer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [{**ROWS[1], "file": HOSTILE, "vendor": HOSTILE, "issues / error": HOSTILE}]
+    console.show(console.table(rows, commands.RESULT_COLUMNS))  # invoices status / submit / run
+    table = capsys.readouterr().out
+    _harmless(table, whole=False)  # long cells end in an ellipsis
+    assert len(table.splitlines()) == 3  # still one line per row
+    # On a terminal: rich's own colours, nothing of the file name's.
+    _harmless(console.to_text(console.table(rows, commands.RESULT_COLUMNS), color=True), terminal_styles=True,
+              whole=False)
+    console.show(Text(f"document 1  {HOSTILE}"))  # a Text made without printable: show escapes it still
+    _harmless(capsys.readouterr().out, whole=False)  # (rich itself drops a Text's carriage returns and bells)
+
+    cause = f'{{"errorMessage": "cannot read {HOSTILE}"}}'
+    execution = {"name": "x", "status": "FAILED", "executionArn": "arn:x", "error": "CorruptDocument",
+                 "cause": cause, "startDate": datetime(2025, 6, 1, tzinfo=UTC),
+                 "stopDate": datetime(2025, 6, 1, 0, 0, 1, tzinfo=UTC)}
+    events = [_event("TaskStateEntered", 0, stateEnteredEventDetails={"name": "Register", "input": "{}"}),
+              _event("TaskFailed", 0.3, taskFailedEventDetails={"error": "CorruptDocument", "cause": cause})]
+    _harmless(trace.render(execution, events, color=False, show_io=True))  # invoices trace
+
+    out = io.StringIO()
+    with console.LiveProgress("processing", 2, "documents done", file=out) as progress:
+        progress(1, HOSTILE)
+    _harmless(out.getvalue())
+
+    def refuses(args: Any) -> int:
+        raise commands.CommandError(f"no document matches {HOSTILE}")
+
+    monkeypatch.setattr(commands, "cmd_status", refuses)
+    assert cli.main(["status", "--state-dir", str(tmp_path)]) == cli.EXIT_USAGE
+    _harmless(capsys.readouterr().err)  # errors, as every command reports them
+    terminal_text.line(HOSTILE)  # what the CLI prints without rich: reprocess's summary
+    _harmless(capsys.readouterr().out)
+    as_json = terminal_text.printable_json(json.dumps({"key": HOSTILE}, ensure_ascii=False))  # logs --json, normalize
+    assert not any(c in as_json for c in RAW_CONTROLS) and json.loads(as_json) == {"key": HOSTILE}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -167,16 +169,55 @@ def record_reprocess_requests(requests: list[tuple[uuid.UUID, str, str]], *, req
     if not requests:
         return
     with transaction() as con:
-        con.run(
-            "INSERT INTO document_events (document_id, from_status, to_status, detail)"
-            " SELECT d.id, d.status, d.status, jsonb_build_object('reprocess_requested', true,"
-            " 'requested_by', CAST(:by AS text), 'request_key', r.request_key, 'execution_name', r.name,"
-            " 'request_id', CAST(:rid AS text))"
-            " FROM unnest(CAST(:ids AS uuid[]), CAST(:keys AS text[]), CAST(:names AS text[]))"
-            " AS r(id, request_key, name) JOIN documents d ON d.id = r.id",
-            ids=[str(i) for i, _k, _n in requests], keys=[k for _i, k, _n in requests],
-            names=[n for _i, _k, n in requests], by=requested_by, rid=request_id,
-        )
+        _record_requests(con, requests, requested_by=requested_by, request_id=request_id)
+
+
+def _record_requests(con: Connection, requests: list[tuple[uuid.UUID, str, str]], *, requested_by: str,
+                     request_id: str | None) -> None:
+    con.run(
+        "INSERT INTO document_events (document_id, from_status, to_status, detail)"
+        " SELECT d.id, d.status, d.status, jsonb_build_object('reprocess_requested', true,"
+        " 'requested_by', CAST(:by AS text), 'request_key', r.request_key, 'execution_name', r.name,"
+        " 'request_id', CAST(:rid AS text))"
+        " FROM unnest(CAST(:ids AS uuid[]), CAST(:keys AS text[]), CAST(:names AS text[]))"
+        " AS r(id, request_key, name) JOIN documents d ON d.id = r.id",
+        ids=[str(i) for i, _k, _n in requests], keys=[k for _i, k, _n in requests],
+        names=[n for _i, _k, n in requests], by=requested_by, rid=request_id,
+    )
+
+
+# pg_advisory_xact_lock(REPROCESS_LOCKS, hashtext(document id)): the two-key space, apart from the migrations'.
+REPROCESS_LOCKS = 7_263_542
+
+
+@dataclass
+class ReprocessClaim:
+    """A document held for one reprocess request (see `claim_reprocess`), as it is now."""
+
+    document: Document
+    _con: Connection
+
+    def record(self, request_key: str, execution_name: str, *, requested_by: str, request_id: str | None) -> None:
+        """Record this request (the timeline event a bulk request writes): it commits with the claim."""
+        _record_requests(self._con, [(self.document.id, request_key, execution_name)], requested_by=requested_by,
+                         request_id=request_id)
+
+
+@contextmanager
+def claim_reprocess(doc_id: uuid.UUID) -> Iterator[ReprocessClaim]:
+    """One transaction in which a single reprocess request is decided: the caller checks the document as it
+    is now, records the request and starts the execution before the block ends; whatever it raises undoes the
+    record. Requests for the same document wait for each other here (an advisory lock, so that the API needs
+    no write on documents), so each sees what the one before it did: the execution it started (Step
+    Functions refuses a second one of the name the document's state gives), or the document already moved
+    on by it. Nothing else may open a transaction inside the block (it would commit this one)."""
+    with transaction() as con:
+        con.run("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(CAST(:id AS text)))", ns=REPROCESS_LOCKS,
+                id=str(doc_id))
+        doc = _one(con, "id = :id", id=doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"document {doc_id} does not exist")
+        yield ReprocessClaim(doc, con)
 
 
 def _is_unique_violation(exc: DatabaseError) -> bool:
@@ -217,9 +258,11 @@ def transition_in(con: Connection, doc_id: uuid.UUID | str, to_status: DocumentS
 
 
 def record_failure(*, error_code: str, error_message: str, execution_arn: str | None,
-                   doc_id: str | None = None, source: tuple[str, str, str] | None = None) -> Document:
+                   doc_id: str | None = None, source: tuple[str, str, str] | None = None,
+                   size: int | None = None) -> Document:
     """Mark a document FAILED with its named error. When the failure came before the document existed
-    (e.g. an empty or unsupported upload), the row is created from the S3 source so nothing is lost."""
+    (e.g. an empty or unsupported upload), the row is created from the S3 source so nothing is lost, with
+    the object's `size` as the event reported it (a refused upload's size is often why it was refused)."""
     if doc_id is None and source is not None:
         existing = find_by_source(*source)
         if existing is None:
@@ -227,9 +270,10 @@ def record_failure(*, error_code: str, error_message: str, execution_arn: str | 
             with transaction() as con:
                 new_id = uuid.uuid4()
                 con.run(
-                    "INSERT INTO documents (id, bucket, object_key, version_id, status, execution_arn)"
-                    " VALUES (:id, :b, :k, :v, :st, :x) ON CONFLICT DO NOTHING",
-                    id=new_id, b=bucket, k=key, v=version_id, st=DocumentStatus.RECEIVED, x=execution_arn,
+                    "INSERT INTO documents (id, bucket, object_key, version_id, size_bytes, status, execution_arn)"
+                    " VALUES (:id, :b, :k, :v, :size, :st, :x) ON CONFLICT DO NOTHING",
+                    id=new_id, b=bucket, k=key, v=version_id, size=size, st=DocumentStatus.RECEIVED,
+                    x=execution_arn,
                 )
                 _event(con, new_id, None, DocumentStatus.RECEIVED, {"key": key}, execution_arn)
             existing = find_by_source(*source)

@@ -27,6 +27,8 @@ from invoice_pipeline.observability import logger
 
 # The only request body is POST /documents' small JSON: anything near this size is not a real client.
 MAX_REQUEST_BYTES = 16 * 1024
+# An error message names the path it was asked for, up to this many characters: never echo a huge request.
+SHOWN_PATH_CHARS = 200
 
 app = APIGatewayHttpResolver(enable_validation=True, strip_prefixes=[auth.MACHINE_PREFIX])
 app.include_router(routes.router)
@@ -93,6 +95,13 @@ def _aws_down(err: BotoCoreError) -> Response[Any]:
                                    headers={"Retry-After": "5"}))
 
 
+def shown_path(path: str) -> str:
+    """The request's path as an error message names it: cut past SHOWN_PATH_CHARS, saying how long it was."""
+    if len(path) <= SHOWN_PATH_CHARS:
+        return path
+    return f"{path[:SHOWN_PATH_CHARS]}... ({len(path)} characters)"
+
+
 def _allowed_methods(path: str) -> list[str]:
     # The resolver keeps its routes in these two lists (Powertools 3.x, pinned): enough to tell 405 from 404.
     routes_ = app._static_routes + app._dynamic_routes  # noqa: SLF001
@@ -104,9 +113,9 @@ def _no_route(err: NotFoundError) -> Response[Any]:
     path = app.context.get("_path") or "/"
     allowed = _allowed_methods(path)
     if allowed:
-        return error_response(ApiError(Code.METHOD_NOT_ALLOWED, f"{path} allows {', '.join(allowed)}",
+        return error_response(ApiError(Code.METHOD_NOT_ALLOWED, f"{shown_path(path)} allows {', '.join(allowed)}",
                                        headers={"Allow": ", ".join(allowed)}))
-    return error_response(ApiError(Code.NOT_FOUND, f"no route {path}"))
+    return error_response(ApiError(Code.NOT_FOUND, f"no route {shown_path(path)}"))
 
 
 @app.exception_handler(Exception)
@@ -164,7 +173,7 @@ def _method_problem(event: dict[str, Any], path: str) -> ApiError | None:
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "").upper()
     if not methods or method in methods:
         return None
-    return ApiError(Code.METHOD_NOT_ALLOWED, f"{path} allows {', '.join(methods)}",
+    return ApiError(Code.METHOD_NOT_ALLOWED, f"{shown_path(path)} allows {', '.join(methods)}",
                     headers={"Allow": ", ".join(methods)})
 
 

@@ -278,37 +278,54 @@ def create_upload(request: UploadRequest) -> UploadTicket:
 
 @router.post("/documents/<document_id>/reprocess", summary="Run the document through the pipeline again, "
              "bypassing duplicate detection", status_code=202, operation_id="reprocessDocument", tags=["documents"],
-             responses=responses(202, ReprocessAccepted, "a new execution started (or, for a request repeated "
-                                 "before it changed the document, the one the first request started)",
-                                 *AUTHENTICATED, 404, 409))
+             responses=responses(202, ReprocessAccepted, "a new execution started; of requests sent at once, or "
+                                 "repeated before that execution changed the document, only one starts one (the "
+                                 "others are 409 CONFLICT, naming it)", *AUTHENTICATED, 404, 409))
 def reprocess(document_id: DocumentId) -> ReprocessAccepted:
     settings = config.settings()
     doc = repository.get_document(document_id)
-    if doc.status not in TERMINAL:
-        raise ApiError(Code.CONFLICT, f"document {doc.id} is still being processed ({doc.status})")
-    if doc.status == DocumentStatus.DUPLICATE:
-        raise ApiError(Code.CONFLICT, f"document {doc.id} is a duplicate: reprocess {doc.duplicate_of} instead")
+    _reprocessable(doc)
+    # Outside the claim below: it reads in a transaction of its own.
     owner = queries.live_owner_of_content(doc.sha256, doc.id) if doc.sha256 else None
     if owner is not None:
         raise ApiError(Code.CONFLICT, f"the same content is now document {owner}: reprocess that one instead")
     if not settings.state_machine_arn:
         raise ApiError(Code.NOT_CONFIGURED, "STATE_MACHINE_ARN is not set for this function")
-    # One document: started directly, so the reply can name its execution. The name comes from the
-    # document's state, as the bulk reprocess's does: a double click starts one execution.
-    target = reprocessing.Target(document_id=doc.id, bucket=doc.bucket, key=doc.object_key,
-                                 version_id=doc.version_id, updated_at=doc.updated_at)
-    execution_input = reprocessing.execution_input(target, requested_by=_principal().label,
-                                                   region=settings.aws_region, now=datetime.now(UTC))
-    name = execution_name(execution_input)
-    try:
-        arn = aws.client("stepfunctions").start_execution(
-            stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(execution_input))["executionArn"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
-        arn = reprocess_names.execution_arn(settings.state_machine_arn, name)
-        logger.info("reprocess already requested in this state", extra={"execution_arn": arn})
+    principal = _principal().label
+    request_id = router.current_event.request_context.request_id
+    # Requests for one document are decided one after the other, each on the document as the one before left
+    # it (repository.claim_reprocess). One document: started directly, so the reply can name its execution,
+    # named from the document's state as the bulk reprocess's are.
+    with repository.claim_reprocess(doc.id) as claim:
+        doc = claim.document
+        _reprocessable(doc)
+        target = reprocessing.Target(document_id=doc.id, bucket=doc.bucket, key=doc.object_key,
+                                     version_id=doc.version_id, updated_at=doc.updated_at)
+        execution_input = reprocessing.execution_input(target, requested_by=principal,
+                                                       region=settings.aws_region, now=datetime.now(UTC))
+        name = execution_name(execution_input)
+        claim.record(execution_input["reprocess"]["request_key"], name, requested_by=principal,
+                     request_id=request_id)
+        try:
+            arn = aws.client("stepfunctions").start_execution(
+                stateMachineArn=settings.state_machine_arn, name=name,
+                input=json.dumps(execution_input))["executionArn"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            arn = reprocess_names.execution_arn(settings.state_machine_arn, name)
+            raise ApiError(Code.CONFLICT, f"document {doc.id} is already being reprocessed from this state by "
+                                          f"execution {arn}") from None
+    logger.info("reprocess started", extra={"execution_arn": arn, "requested_by": principal})
     return ReprocessAccepted(document_id=doc.id, execution_arn=arn, console_url=console_url(arn))
+
+
+def _reprocessable(doc: repository.Document) -> None:
+    """409 CONFLICT unless the document is in a final state it can be reprocessed from."""
+    if doc.status not in TERMINAL:
+        raise ApiError(Code.CONFLICT, f"document {doc.id} is still being processed ({doc.status})")
+    if doc.status == DocumentStatus.DUPLICATE:
+        raise ApiError(Code.CONFLICT, f"document {doc.id} is a duplicate: reprocess {doc.duplicate_of} instead")
 
 
 @router.post("/documents/reprocess", summary="Reprocess every document matching a filter (recovery after an "

@@ -246,8 +246,8 @@ def inspect_document(path: Path, *, size: int) -> DocumentInfo:
             )
         if media_type in (PNG, JPEG) and file_size > MAX_IMAGE_BYTES:
             raise DocumentTooLarge(
-                f"a {media_type} image of {_mb(file_size)}: Textract takes JPEG and PNG up to"
-                f" {_mb(MAX_IMAGE_BYTES)} (convert it to PDF to send a larger scan)"
+                f"a {media_type.removeprefix('image/').upper()} image of {_mb(file_size)}: Textract takes JPEG and PNG"
+                f" up to {_mb(MAX_IMAGE_BYTES)} (convert it to PDF to send a larger scan)"
             )
         if media_type == PDF:
             _check_pdf_trailer(f, file_size)

@@ -69,6 +69,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         error_code=error, error_message=cause, execution_arn=event.get("execution_arn"),
         doc_id=document.get("document_id"),
         source=(source.bucket, source.key, source.version_id) if source else None,
+        size=source.size if source else None,
     )
     count(f"Failed.{error}")
     logger.set_correlation_id(str(doc.id))

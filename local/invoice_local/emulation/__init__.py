@@ -2,10 +2,10 @@
 
 moto cannot run Lambda code without Docker, has no Textract expense APIs, drops EventBridge targets that
 are state machines or Lambdas, never fires scheduled rules, delivers SQS event source mappings inline on the
-sender's thread, and spaces out a queue's RedrivePolicy (a perpetual Terraform diff). Each gap is filled
-here, in one module per gap, by patching moto at a single, named seam; tests/integration/test_emulation_canary.py
-fails loudly when a moto upgrade moves a seam. `install()` applies all patches (idempotent); the test fixtures
-and local mode both call it. The threads that play AWS's
+sender's thread, spaces out a queue's RedrivePolicy (a perpetual Terraform diff), and ignores the policy of
+an S3 POST form upload. Each gap is filled here, in one module per gap, by patching moto at a single, named
+seam; tests/integration/test_emulation_canary.py fails loudly when a moto upgrade moves a seam. `install()`
+applies all patches (idempotent); the test fixtures and local mode both call it. The threads that play AWS's
 background work (SQS pollers, the scheduler of EventBridge rules) run with the server: `server.start()`
 starts them."""
 
@@ -17,6 +17,7 @@ from invoice_local.emulation import (
     eventbridge,
     lambda_runner,
     policy_conditions,
+    s3_post_policy,
     sqs_attributes,
     stepfunctions,
     textract,
@@ -34,3 +35,4 @@ def install() -> None:
     policy_conditions.install()
     distributed_map.install()
     sqs_attributes.install()
+    s3_post_policy.install()
