@@ -15,8 +15,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
 from invoice_local.api_server import LocalContext, build_event
 from invoice_local.emulation import server
 from invoice_pipeline.adapters import aws, db, repository
@@ -430,6 +432,9 @@ def test_s3_holds_an_upload_to_the_ticket_the_route_issued(api: str, emulation: 
     aws.reset()
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="invoices-test-ingest")
+    # Under a KMS key by default, as terraform/storage.tf sets every bucket: S3 then takes SigV4 forms only.
+    s3.put_bucket_encryption(Bucket="invoices-test-ingest", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/test"}}]})
     pdf = b"%PDF-1.4\n%%EOF\n"  # 15 bytes
 
     def ticket() -> dict[str, Any]:
@@ -447,7 +452,13 @@ def test_s3_holds_an_upload_to_the_ticket_the_route_issued(api: str, emulation: 
 
     try:
         ok = ticket()
+        assert ok["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
         assert upload(ok)[0] == 204
+        # A SigV2 form (what boto3 signs in us-east-1 unless told s3v4) is refused for the KMS bucket.
+        sigv2 = boto3.client("s3", endpoint_url=emulation.endpoint, config=Config(signature_version="s3"))
+        legacy = sigv2.generate_presigned_post("invoices-test-ingest", "incoming/legacy.pdf")
+        assert "AWSAccessKeyId" in legacy["fields"]
+        assert upload({"url": legacy["url"], "fields": legacy["fields"]})[:2] == (400, "InvalidArgument")
         head = s3.head_object(Bucket="invoices-test-ingest", Key=ok["key"])
         assert head["ContentType"] == "application/pdf" and head["ContentLength"] == len(pdf)
         assert head["Metadata"] == {"uploaded-by": "jwt:user-1"}

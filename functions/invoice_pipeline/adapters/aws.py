@@ -10,11 +10,15 @@ from botocore.config import Config
 
 # Standard retry mode backs off on throttling inside the SDK before the state machine's own Retry kicks in.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+# S3 presigned URLs and POST forms signed with Signature Version 4: boto3 would sign a POST form with SigV2 in
+# us-east-1, and S3 refuses SigV2 for objects under an AWS KMS key ("Requests specifying Server Side Encryption
+# with AWS KMS managed keys require AWS Signature Version 4"), which every bucket here uses.
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.client(service, config=_SERVICE_CONFIG.get(service, _CONFIG))  # type: ignore[call-overload]
 
 
 def reset() -> None:

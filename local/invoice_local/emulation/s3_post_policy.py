@@ -83,9 +83,9 @@ def _policy(encoded: str) -> dict[str, Any]:
     return policy
 
 
-def check(form: dict[str, str], bucket: str, size: int, now: datetime) -> None:
+def check(form: dict[str, str], bucket: str, size: int, now: datetime, kms_encrypted: bool = False) -> None:
     """Refused unless the form (its fields by lower-cased name, without the file) may upload `size` bytes
-    to `bucket`."""
+    to `bucket` (`kms_encrypted`: its default encryption, or the form's, is an AWS KMS key)."""
     if not any(name.lower() in form for name in SIGV4_FIELDS + SIGV2_FIELDS):
         raise _denied("Access Denied")  # anonymous: the pipeline's buckets allow no public writes
     needed = SIGV4_FIELDS if any(name.startswith("x-amz-") for name in form if name in SIGV4_FIELDS) else SIGV2_FIELDS
@@ -93,6 +93,10 @@ def check(form: dict[str, str], bucket: str, size: int, now: datetime) -> None:
         if name.lower() not in form:
             raise Refused(400, "InvalidArgument", f"Bucket POST must contain a field named '{name}'.  If it is "
                           "specified, please check the order of the fields.", ArgumentName=name, ArgumentValue="")
+    if needed is SIGV2_FIELDS and (kms_encrypted or form.get("x-amz-server-side-encryption") == "aws:kms"):
+        # re:Post knowledge center, "s3-kms-signature-version-error": SSE-KMS objects take SigV4 requests only.
+        raise Refused(400, "InvalidArgument", "Requests specifying Server Side Encryption with AWS KMS managed keys "
+                      "require AWS Signature Version 4.", ArgumentName="Authorization", ArgumentValue="null")
     policy = _policy(form["policy"])
     if _expiration(policy["expiration"]) <= now:
         raise _denied("Invalid according to Policy: Policy expired.")
@@ -130,13 +134,26 @@ def check(form: dict[str, str], bucket: str, size: int, now: datetime) -> None:
         raise _denied(f"Invalid according to Policy: Extra input fields: {extra[0]}")
 
 
+def _kms_by_default(self: S3Response, bucket_name: str) -> bool:
+    try:
+        encryption = self.backend.get_bucket(bucket_name).encryption or {}
+    except Exception:  # noqa: BLE001 - no such bucket: moto's own POST answers that
+        return False
+    rules = encryption.get("Rule") or []
+    for rule in rules if isinstance(rules, list) else [rules]:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
+            return True
+    return False
+
+
 def _checked_post(self: S3Response, request: Any, bucket_name: str) -> Any:
     form = {str(k).lower(): str(v) for k, v in self.form_data.items()}
     if "key" not in form:  # not a form upload (DeleteObjects, ...)
         return _original(self, request, bucket_name)
     size = len(self.raw_body or b"")
     try:
-        check(form, bucket_name, size, datetime.now(UTC))
+        check(form, bucket_name, size, datetime.now(UTC), kms_encrypted=_kms_by_default(self, bucket_name))
     except Refused as refused:
         return refused.response()
     answer = _original(self, request, bucket_name)
