@@ -94,29 +94,30 @@ resource "aws_cloudwatch_metric_alarm" "executions_timed_out" {
   ok_actions          = local.alarm_actions
 }
 
-# An execution that ran longer than the callback timeout: the wait itself cannot outlast it, so the time went
-# into retries or a stuck state. ExecutionTime is reported when an execution ends.
+# An execution that ran longer than the longest callback wait (analysis_timeout_max_seconds; a document's own
+# wait grows with its pages up to it): the wait itself cannot outlast it, so the time went into retries or a
+# stuck state. ExecutionTime is reported when an execution ends.
 resource "aws_cloudwatch_metric_alarm" "execution_longer_than_callback_timeout" {
   alarm_name          = "${local.name}-execution-longer-than-callback-timeout"
-  alarm_description   = "An execution took longer than analysis_timeout_seconds (${var.analysis_timeout_seconds} s)."
+  alarm_description   = "An execution took longer than analysis_timeout_max_seconds (${var.analysis_timeout_max_seconds} s)."
   namespace           = "AWS/States"
   metric_name         = "ExecutionTime"
   dimensions          = local.sfn_dimensions
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
-  threshold           = var.analysis_timeout_seconds * 1000 # milliseconds
+  threshold           = var.analysis_timeout_max_seconds * 1000 # milliseconds
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
 
-# The completion notification never came within analysis_timeout_seconds: RecordFailure counts these as
+# The completion notification never came within the document's wait: RecordFailure counts these as
 # Failed.TaskTimedOut (handlers/record_failure.py), with Powertools' `service` dimension.
 resource "aws_cloudwatch_metric_alarm" "callback_timeouts" {
   alarm_name          = "${local.name}-textract-callback-timeouts"
-  alarm_description   = "Textract's completion callback did not arrive within ${var.analysis_timeout_seconds} s (TaskTimedOut); see the callback-failures queue."
+  alarm_description   = "Textract's completion callback did not arrive within the document's wait (${var.analysis_timeout_seconds} s for one page, up to ${var.analysis_timeout_max_seconds} s) (TaskTimedOut); see the callback-failures queue."
   namespace           = local.metrics_namespace
   metric_name         = "Failed.TaskTimedOut"
   dimensions          = { service = local.service_name }
@@ -244,7 +245,7 @@ locals {
             ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "p50" }],
             ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "Maximum" }],
           ]
-          annotations = { horizontal = [{ label = "callback timeout", value = var.analysis_timeout_seconds * 1000 }] }
+          annotations = { horizontal = [{ label = "longest callback wait", value = var.analysis_timeout_max_seconds * 1000 }] }
         }
       },
       {
