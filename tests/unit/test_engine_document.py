@@ -13,8 +13,8 @@ from fpdf import FPDF
 from invoice_local.engine import EngineError, LocalExpenseEngine, budget
 from invoice_local.engine.errors import AnalysisCancelled, PageTooLarge
 from invoice_local.engine.text_layer import MIN_TEXT_CHARS
-from PIL import Image
 from invoice_pipeline.domain.textract import normalize_expense
+from PIL import Image
 
 
 def make_pdf(pages: list[list[tuple[float, float, str]]], *, size: float = 11) -> bytes:
