@@ -9,22 +9,22 @@ execution that started it has ended, and a reprocess starts its own job."""
 
 from __future__ import annotations
 
-from invoice_pipeline.adapters import repository
+from invoice_pipeline.adapters.db import rows, transaction
 from invoice_pipeline.domain.status import TERMINAL
-from invoice_pipeline.errors import DocumentNotFound
+
+# The documents of these JobTags that are final; a tag StartAnalysis never stored is not ours to stop.
+_FINAL_SQL = """
+SELECT t.id AS tag, d.id AS document_id, d.status, d.error_code
+FROM task_tokens t JOIN documents d ON d.id = t.document_id
+WHERE t.id = ANY(CAST(:tags AS text[])) AND d.status = ANY(CAST(:final AS text[]))
+"""
 
 
-def abandoned(tag: str) -> str | None:
-    """Why nobody waits for the job with this JobTag any more, or None while its document is in progress (or
-    the tag is not one StartAnalysis stored: not ours to stop)."""
-    row = repository.get_task_token(tag)
-    if row is None:
-        return None
-    try:
-        doc = repository.get_document(row["document_id"])
-    except DocumentNotFound:
-        return f"its document {row['document_id']} no longer exists"
-    if doc.status not in TERMINAL:
-        return None
-    because = f" ({doc.error_code})" if doc.error_code else ""
-    return f"nobody waits for its result: document {doc.id} is {doc.status}{because}"
+def abandoned(tags: list[str]) -> dict[str, str]:
+    """Of these JobTags, the ones nobody waits for any more, each with why (one query for all of them)."""
+    if not tags:
+        return {}
+    with transaction() as con:
+        found = rows(con, _FINAL_SQL, tags=list(tags), final=sorted(str(s) for s in TERMINAL))
+    return {row["tag"]: (f"nobody waits for its result: document {row['document_id']} is {row['status']}"
+                         + (f" ({row['error_code']})" if row["error_code"] else "")) for row in found}

@@ -10,8 +10,9 @@ notifications for tests.
 
 A job that nobody waits for any more is stopped (cancelled between pages): AWS's Textract has no cancel call
 and runs on AWS's machines, but the local engine runs on ours, beside every other document. `abandoned`,
-given to `configure`, says of a running job's JobTag whether, and why, its result is no longer wanted (local
-mode: the document is final, e.g. FAILED by TaskTimedOut); the job then ends FAILED with that reason.
+given to `configure`, says of running jobs' JobTags which, and why, are no longer wanted (local mode: the
+document is final, e.g. FAILED by TaskTimedOut); such a job then ends FAILED with that reason. One watcher
+thread asks about all running jobs at once, every `watch_seconds`, while any runs.
 
 Textract's quotas are enforced as AWS enforces them (textract_quotas.Quotas: StartExpenseAnalysis and
 GetExpenseAnalysis calls per second, jobs IN_PROGRESS at once), with the errors AWS returns, and every call is
@@ -115,9 +116,10 @@ class _State:
     quotas: Quotas = DEFAULTS
     # What the quotas are enforced and calls recorded against; a test may pass its own to stop time.
     clock: Callable[[], float] = time.monotonic
-    # JobTag -> why nobody waits for that job any more, or None while someone does (see the module's doc).
-    abandoned: Callable[[str], str | None] | None = None
+    # JobTags of running jobs -> why nobody waits for each of those no longer wanted (see the module's doc).
+    abandoned: Callable[[list[str]], dict[str, str]] | None = None
     watch_seconds: float = 1.0  # how often running jobs are checked against `abandoned`
+    watcher: threading.Thread | None = None
     jobs: dict[str, _Job] = field(default_factory=dict)
     by_request_token: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (job id, request)
     running: set[str] = field(default_factory=set)  # ids of the jobs IN_PROGRESS
@@ -158,22 +160,23 @@ class _State:
         """Stop every running job whose JobTag `abandoned` names; returns how many were stopped now."""
         with self.lock:
             jobs = [self.jobs[j] for j in self.running]
-        return sum(self._cancel_if_abandoned(job) for job in jobs)
-
-    def _cancel_if_abandoned(self, job: _Job) -> bool:
-        if self.abandoned is None or job.cancel.is_set() or not job.tag:
-            return False
+        jobs = [job for job in jobs if job.tag and not job.cancel.is_set()]
+        if self.abandoned is None or not jobs:
+            return 0
         try:
-            reason = self.abandoned(job.tag)
-        except Exception:  # noqa: BLE001 - a failed check leaves the job running; the next one may succeed
-            logging.getLogger(__name__).warning("could not check job %s", job.job_id, exc_info=True)
-            return False
-        if not reason:
-            return False
-        job.cancel_reason = reason
-        job.cancel.set()
-        job.release.set()
-        return True
+            reasons = self.abandoned(sorted({job.tag for job in jobs if job.tag}))
+        except Exception:  # noqa: BLE001 - a failed check leaves the jobs running; the next one may succeed
+            logging.getLogger(__name__).warning("could not check the running jobs", exc_info=True)
+            return 0
+        stopped = 0
+        for job in jobs:
+            reason = reasons.get(job.tag or "")
+            if reason:
+                job.cancel_reason = reason
+                job.cancel.set()
+                job.release.set()
+                stopped += 1
+        return stopped
 
     def finish_jobs(self, job_id: str | None = None) -> int:
         """Let a running job (default: every one) stop waiting out job_seconds: its analysis runs now and it
@@ -189,7 +192,8 @@ state = _State()
 
 
 def configure(engine: ExpenseEngine | None = None, faults: Faults | None = None, quotas: Quotas | None = None,
-              clock: Callable[[], float] | None = None, abandoned: Callable[[str], str | None] | None = None,
+              clock: Callable[[], float] | None = None,
+              abandoned: Callable[[list[str]], dict[str, str]] | None = None,
               watch_seconds: float = 1.0) -> _State:
     """Reset the stand-in: a new engine (default: empty RecordedResponses), new faults, quotas (default: AWS's
     in us-east-1), no jobs, no recorded calls; `abandoned` (default: none) stops jobs nobody waits for, checked
@@ -200,13 +204,16 @@ def configure(engine: ExpenseEngine | None = None, faults: Faults | None = None,
     return state
 
 
-def _watch(st: _State, job: _Job) -> None:
-    """While the job runs, check now and then whether anybody still waits for it (one thread per job)."""
-    while not job.cancel.wait(st.watch_seconds):
+def _watch(st: _State) -> None:
+    """While jobs run, stop those nobody waits for (`abandoned`); ends when none runs (the next start
+    starts it again)."""
+    while True:
+        time.sleep(st.watch_seconds)
         with st.lock:
-            if job.job_id not in st.running:
+            if not st.running:
+                st.watcher = None
                 return
-        st._cancel_if_abandoned(job)
+        st.cancel_abandoned()
 
 
 def _error(code: str, message: str) -> JsonRESTError:
@@ -349,8 +356,10 @@ def _start(response: TextractResponse, st: _State, seen: _Seen) -> str:
         st.faults.silent_jobs -= int(silent)
     threading.Thread(target=_run, args=(st, response.current_account, response.region, job, content, params, fail,
                                         silent), name=f"textract-job-{job.job_id[:8]}", daemon=True).start()
-    if st.abandoned is not None:
-        threading.Thread(target=_watch, args=(st, job), name=f"textract-watch-{job.job_id[:8]}", daemon=True).start()
+    with st.lock:
+        if st.abandoned is not None and st.watcher is None:
+            st.watcher = threading.Thread(target=_watch, args=(st,), name="textract-watch", daemon=True)
+            st.watcher.start()
     return json.dumps({"JobId": job.job_id})
 
 
