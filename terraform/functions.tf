@@ -115,8 +115,9 @@ locals {
 resource "aws_lambda_function_event_invoke_config" "callback" {
   function_name          = aws_lambda_function.fn["callback"].function_name
   maximum_retry_attempts = 2
-  # After the wait's timeout the token is dead anyway: no point retrying a notification past it.
-  maximum_event_age_in_seconds = min(21600, max(60, var.analysis_timeout_seconds))
+  # After the longest wait the token is dead anyway: no point retrying a notification past it (21600 is
+  # Lambda's maximum event age).
+  maximum_event_age_in_seconds = min(21600, max(60, var.analysis_timeout_max_seconds))
 
   destination_config {
     on_failure {

@@ -61,6 +61,8 @@ locals {
       TEXTRACT_OUTPUT_PREFIX       = var.textract_output_prefix
       TEXTRACT_OUTPUT_KMS_KEY      = aws_kms_key.main.arn
       ANALYSIS_TIMEOUT_SECONDS     = tostring(var.analysis_timeout_seconds)
+      ANALYSIS_SECONDS_PER_PAGE    = tostring(var.analysis_timeout_seconds_per_page)
+      ANALYSIS_TIMEOUT_MAX_SECONDS = tostring(var.analysis_timeout_max_seconds)
       TEXTRACT_START_RATE          = tostring(local.textract_start_rate)
       TEXTRACT_MAX_JOBS            = tostring(local.textract_max_jobs)
       WORK_DIR                     = "/tmp"

@@ -78,18 +78,19 @@ locals {
         namespace   = "AWS/States", metric = "ExecutionsTimedOut", dimensions = local.sfn_dimensions
         statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
       }
-      # An execution that ran longer than the callback timeout: the wait itself cannot outlast it, so the time
-      # went into retries or a stuck state. ExecutionTime is reported when an execution ends.
+      # An execution that ran longer than the longest callback wait (analysis_timeout_max_seconds; a document's
+      # own wait grows with its pages up to it): the wait itself cannot outlast it, so the time went into retries
+      # or a stuck state. ExecutionTime is reported when an execution ends.
       "execution-longer-than-callback-timeout" = {
-        description = "An execution took longer than analysis_timeout_seconds (${var.analysis_timeout_seconds} s)."
+        description = "An execution took longer than analysis_timeout_max_seconds (${var.analysis_timeout_max_seconds} s)."
         namespace   = "AWS/States", metric = "ExecutionTime", dimensions = local.sfn_dimensions
-        statistic   = "Maximum", threshold = var.analysis_timeout_seconds * 1000 # milliseconds
+        statistic   = "Maximum", threshold = var.analysis_timeout_max_seconds * 1000 # milliseconds
         comparison  = "GreaterThanThreshold", missing = "notBreaching"
       }
-      # The completion notification never came within analysis_timeout_seconds: RecordFailure counts these as
+      # The completion notification never came within the document's wait: RecordFailure counts these as
       # Failed.TaskTimedOut (handlers/record_failure.py), with Powertools' `service` dimension.
       "textract-callback-timeouts" = {
-        description = "Textract's completion callback did not arrive within ${var.analysis_timeout_seconds} s (TaskTimedOut); see the callback-failures queue."
+        description = "Textract's completion callback did not arrive within the document's wait (${var.analysis_timeout_seconds} s for one page, up to ${var.analysis_timeout_max_seconds} s) (TaskTimedOut); see the callback-failures queue."
         namespace   = local.metrics_namespace, metric = "Failed.TaskTimedOut", dimensions = { service = local.service_name }
         statistic   = "Sum", threshold = 1, comparison = "GreaterThanOrEqualToThreshold", missing = "notBreaching"
       }
@@ -224,7 +225,7 @@ locals {
             ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "p50" }],
             ["AWS/States", "ExecutionTime", "StateMachineArn", local.sfn_arn, { stat = "Maximum" }],
           ]
-          annotations = { horizontal = [{ label = "callback timeout", value = var.analysis_timeout_seconds * 1000 }] }
+          annotations = { horizontal = [{ label = "longest callback wait", value = var.analysis_timeout_max_seconds * 1000 }] }
         }
       },
       {

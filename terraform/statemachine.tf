@@ -12,7 +12,6 @@ locals {
     persist_function_arn        = aws_lambda_function.fn["persist"].arn
     record_failure_function_arn = aws_lambda_function.fn["record_failure"].arn
 
-    analysis_timeout_seconds        = var.analysis_timeout_seconds
     textract_retry_interval_seconds = var.textract_retry_interval_seconds
     textract_retry_max_attempts     = var.textract_retry_max_attempts
   }

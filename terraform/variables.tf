@@ -315,11 +315,33 @@ variable "backfill_max_concurrency" {
 variable "analysis_timeout_seconds" {
   type        = number
   default     = 3600
-  description = "How long StartAnalysis waits for Textract's completion callback (the state's TimeoutSeconds) before the document fails with TaskTimedOut."
+  description = "How long StartAnalysis waits for Textract's completion callback of a one-page document before it fails with TaskTimedOut; longer documents wait analysis_timeout_seconds_per_page more per further page, up to analysis_timeout_max_seconds (Register computes it, the state's TimeoutSecondsPath reads it)."
 
   validation {
     condition     = var.analysis_timeout_seconds >= 5 && var.analysis_timeout_seconds <= 86400 && floor(var.analysis_timeout_seconds) == var.analysis_timeout_seconds
     error_message = "analysis_timeout_seconds: a whole number of seconds, 5-86400."
+  }
+}
+
+variable "analysis_timeout_seconds_per_page" {
+  type        = number
+  default     = 2
+  description = "How much longer StartAnalysis waits for each page after the first (a 3,000-page PDF is within Textract's limits and takes longer than an invoice), up to analysis_timeout_max_seconds."
+
+  validation {
+    condition     = var.analysis_timeout_seconds_per_page >= 0 && var.analysis_timeout_seconds_per_page <= 600
+    error_message = "analysis_timeout_seconds_per_page: 0-600 seconds."
+  }
+}
+
+variable "analysis_timeout_max_seconds" {
+  type        = number
+  default     = 21600
+  description = "The longest StartAnalysis waits for any document, whatever its page count. At most 7 days: Textract keeps a job's result (its JobId is valid) for 7 days, so a longer wait could never fetch it. It also bounds how long a Textract slot of an execution that died is held before it is reclaimed."
+
+  validation {
+    condition     = var.analysis_timeout_max_seconds >= var.analysis_timeout_seconds && var.analysis_timeout_max_seconds <= 604800 && floor(var.analysis_timeout_max_seconds) == var.analysis_timeout_max_seconds
+    error_message = "analysis_timeout_max_seconds: a whole number of seconds, at least analysis_timeout_seconds and at most 604800 (7 days, how long Textract keeps a job's result)."
   }
 }
 

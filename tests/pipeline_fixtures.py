@@ -25,7 +25,8 @@ from tests import deploy_ahead
 from tests.shared_data import skip_or_fail
 
 # local.tfvars, with the waits short enough for a test to watch a lost notification time out.
-TEST_VARIABLES = {"analysis_timeout_seconds": 12, "textract_retry_interval_seconds": 1,
+TEST_VARIABLES = {"analysis_timeout_seconds": 12, "analysis_timeout_seconds_per_page": 1,
+                  "textract_retry_interval_seconds": 1,
                   "textract_retry_max_attempts": 3, "log_level": "INFO"}
 
 

@@ -17,6 +17,9 @@ class Settings:
     database_secret_arn: str | None
     analysis_timeout_seconds: int
     work_dir: str
+    # The wait grows with the page count up to a ceiling (domain/analysis_timeout.py).
+    analysis_timeout_seconds_per_page: float = 0.0
+    analysis_timeout_max_seconds: int = 0
     # The API function's settings (the pipeline's functions leave them empty).
     ingest_bucket: str = ""
     state_machine_arn: str = ""
@@ -57,6 +60,8 @@ def settings() -> Settings:
         database_url=_env("DATABASE_URL") or None,
         database_secret_arn=_env("DATABASE_SECRET_ARN") or None,
         analysis_timeout_seconds=int(_env("ANALYSIS_TIMEOUT_SECONDS", "3600")),
+        analysis_timeout_seconds_per_page=float(_env("ANALYSIS_SECONDS_PER_PAGE", "0")),
+        analysis_timeout_max_seconds=int(_env("ANALYSIS_TIMEOUT_MAX_SECONDS", "0")),
         # Lambda's only writable place; ephemeral storage is sized for the 500 MB upload limit.
         work_dir=_env("WORK_DIR", "/tmp"),
         ingest_bucket=_env("INGEST_BUCKET"),

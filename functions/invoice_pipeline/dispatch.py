@@ -47,8 +47,10 @@ class Outcome:
 
 def limits() -> Limits:
     settings = config.settings()
+    # A document may wait up to the longest analysis wait (Register grows it with the page count).
+    longest_wait = max(settings.analysis_timeout_seconds, settings.analysis_timeout_max_seconds)
     return Limits(max_jobs=settings.textract_max_jobs, start_rate=settings.textract_start_rate,
-                  lease_seconds=settings.analysis_timeout_seconds + LEASE_GRACE_SECONDS)
+                  lease_seconds=longest_wait + LEASE_GRACE_SECONDS)
 
 
 def slot_output(grant: Grant) -> dict[str, Any]:

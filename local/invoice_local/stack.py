@@ -238,7 +238,11 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
             from invoice_local.engine import LocalExpenseEngine
 
             engine = LocalExpenseEngine()
-        standin.configure(engine=engine, faults=standin.Faults(job_seconds=textract_job_seconds), quotas=quotas)
+        from invoice_local.abandoned_jobs import abandoned
+
+        # A job whose document is final (its wait timed out) stops instead of analysing on for nobody.
+        standin.configure(engine=engine, faults=standin.Faults(job_seconds=textract_job_seconds), quotas=quotas,
+                          abandoned=abandoned)
         say("emulation", f"AWS on {emu.endpoint} (moto + Lambda workers + local Textract engine; Textract "
             f"quotas {quotas.start_tps} starts/s, {quotas.get_tps} gets/s, {quotas.max_jobs} jobs at once; Lambda "
             f"concurrency {lambda_concurrency})")

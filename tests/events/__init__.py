@@ -8,6 +8,9 @@ Shapes follow AWS's documentation, values are made up:
   schemas/states.schema.json definition each). record_failure_input.json is a Catch's payload: the failed
   state's input with the Catch's {"Error", "Cause"} at $.error (a Lambda error's Cause is the JSON of its
   errorMessage, errorType, requestId and stackTrace), here Register failing on the upload above.
+- textract_expense_analysis_failed.json: GetExpenseAnalysis's answer for the job of that notification when
+  it FAILED: JobStatus, StatusMessage and Warnings ({ErrorCode, Pages}) as the API reference lists them, the
+  reason the notification itself does not carry.
 - migrate_input.json: what Terraform's aws_lambda_invocation sends the migrate function.
 - sqs_intake_batch.json: the intake queue's batch as the event source mapping delivers it to the intake function,
   its one message's body being s3_object_created.json.

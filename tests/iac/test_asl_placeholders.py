@@ -17,7 +17,7 @@ from tests.iac.conftest import ACCOUNT_ID, TF_DIR, Terraform, free_port
 TEMPLATE_CALL = ('templatefile("${path.module}/../statemachine/invoice_pipeline.asl.json", '
                  "local.state_machine_template_values)")
 # Numbers distinct from every default and from each other, so each one can be found where it belongs.
-NUMBERS = {"analysis_timeout_seconds": 4321, "textract_retry_interval_seconds": 7, "textract_retry_max_attempts": 4}
+NUMBERS = {"textract_retry_interval_seconds": 7, "textract_retry_max_attempts": 4}
 WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 
 
@@ -61,7 +61,8 @@ def test_rendered_definition_places_every_value(rendered: dict[str, Any]) -> Non
     for state, fn in [("Parse", "parse"), ("Validate", "validate"), ("Persist", "persist"),
                       ("RecordFailure", "record_failure")]:
         assert states[state]["Resource"] == f"FN<{fn}>"
-    assert states["StartAnalysis"]["TimeoutSeconds"] == NUMBERS["analysis_timeout_seconds"]
+    # The wait is per document (Register's output), not a number of the template.
+    assert states["StartAnalysis"]["TimeoutSecondsPath"] == "$.document.analysis_timeout_seconds"
     textract_retry = states["StartAnalysis"]["Retry"][0]
     assert textract_retry["ErrorEquals"] == ["TextractThrottled", "TextractUnavailable"]
     assert textract_retry["IntervalSeconds"] == NUMBERS["textract_retry_interval_seconds"]

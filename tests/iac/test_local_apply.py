@@ -46,7 +46,6 @@ def test_resources_exist_and_are_wired(stack: Deployment) -> None:
             for name, fn in stack.function_names.items()}
     expected = asl.render({
         **{f"{name}_function_arn": arns[name] for name in manifest.state_functions()},
-        "analysis_timeout_seconds": TEST_VARIABLES["analysis_timeout_seconds"],
         "textract_retry_interval_seconds": TEST_VARIABLES["textract_retry_interval_seconds"],
         "textract_retry_max_attempts": TEST_VARIABLES["textract_retry_max_attempts"],
     })

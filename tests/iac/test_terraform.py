@@ -26,6 +26,7 @@ FUNCTIONS = set(manifest.functions())
 # What functions/invoice_pipeline/config.py and observability.py read.
 REQUIRED_ENV = {"RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN", "TEXTRACT_ROLE_ARN", "TEXTRACT_OUTPUT_BUCKET",
                 "TEXTRACT_OUTPUT_PREFIX", "TEXTRACT_OUTPUT_KMS_KEY", "ANALYSIS_TIMEOUT_SECONDS", "WORK_DIR",
+                "ANALYSIS_SECONDS_PER_PAGE", "ANALYSIS_TIMEOUT_MAX_SECONDS",
                 "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 # Resources that only exist with the database and network on (local mode turns both off).
 AWS_ONLY_TYPES = {"aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group", "aws_secretsmanager_secret",

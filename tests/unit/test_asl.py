@@ -21,7 +21,6 @@ VALUES = {
     "validate_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-validate",
     "persist_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-persist",
     "record_failure_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-record-failure",
-    "analysis_timeout_seconds": 3600,
     "textract_retry_interval_seconds": 5,
     "textract_retry_max_attempts": 6,
 }
@@ -133,7 +132,8 @@ def test_every_task_catches_everything_into_record_failure_then_fail(definition:
 def test_callback_wait_has_a_timeout_and_textract_errors_are_retried(definition: dict[str, Any]) -> None:
     start = definition["States"]["StartAnalysis"]
     assert start["Resource"].endswith("lambda:invoke.waitForTaskToken")
-    assert start["TimeoutSeconds"] == VALUES["analysis_timeout_seconds"]
+    # Per document: Register grows the wait with the page count; the specification allows one of the two.
+    assert start["TimeoutSecondsPath"] == "$.document.analysis_timeout_seconds" and "TimeoutSeconds" not in start
     assert start["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     retried = {e for r in start["Retry"] for e in r["ErrorEquals"]}
     assert {"TextractThrottled", "TextractUnavailable"} <= retried

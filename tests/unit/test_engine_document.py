@@ -1,13 +1,20 @@
 """Reading files into pages: a digital PDF through its text layer (made with fpdf2 in the test), and the
-errors the `ExpenseEngine` protocol asks for when a file cannot be read. No OCR runs here."""
+errors the `ExpenseEngine` protocol asks for when a file cannot be read, and the render budget (a page or image
+too large is refused before it is rendered or decoded). No OCR runs here."""
 
 from __future__ import annotations
 
+import io
+import threading
+from typing import Any
+
 import pytest
 from fpdf import FPDF
-from invoice_local.engine import EngineError, LocalExpenseEngine
+from invoice_local.engine import EngineError, LocalExpenseEngine, budget
+from invoice_local.engine.errors import AnalysisCancelled, PageTooLarge
 from invoice_local.engine.text_layer import MIN_TEXT_CHARS
 from invoice_pipeline.domain.textract import normalize_expense
+from PIL import Image
 
 
 def make_pdf(pages: list[list[tuple[float, float, str]]], *, size: float = 11) -> bytes:
@@ -73,7 +80,20 @@ def test_several_files_are_consecutive_pages() -> None:
     assert invoice["provenance"]["pages"] == [1, 2]
 
 
-def test_a_page_without_enough_text_is_rendered_for_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+def make_pdf_with_drawing(lines: list[tuple[float, float, str]]) -> bytes:
+    """One page with text and a drawn rectangle (a logo, a scanned stamp would be an image): not text only."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.rect(20, 30, 60, 20, style="F")
+    for x, y, text in lines:
+        pdf.text(x, y, text)
+    return bytes(pdf.output())
+
+
+@pytest.fixture
+def ocr_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[int, int]]]:
+    """OCR replaced by a recorder of the images it is given (page number, pixel size)."""
     from invoice_local.engine import document, ocr
     from invoice_local.engine.model import Page
 
@@ -85,10 +105,74 @@ def test_a_page_without_enough_text_is_rendered_for_ocr(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(ocr, "recognize", fake_recognize)
     assert document.ocr is ocr
+    return seen
+
+
+def test_a_page_with_drawings_and_little_text_is_rendered_for_ocr(ocr_calls: list[Any]) -> None:
     engine = LocalExpenseEngine()
-    engine.analyze(make_pdf([[(20, 20, "x" * (MIN_TEXT_CHARS // 2))], INVOICE]))
+    engine.analyze_files([make_pdf_with_drawing([(20, 20, "x" * (MIN_TEXT_CHARS // 2))]), make_pdf([INVOICE])])
     assert [p.source for p in engine.last_pages] == ["ocr", "text"]
-    assert seen == [(1, (1654, 2339))]  # A4 at 200 dpi
+    assert ocr_calls == [(1, (1654, 2339))]  # A4 at 200 dpi
+
+
+def test_a_page_of_text_alone_is_read_from_its_text_layer_however_short(ocr_calls: list[Any]) -> None:
+    """Rendering it would show OCR the same letters; a blank page is no words, not an OCR run."""
+    engine = LocalExpenseEngine()
+    engine.analyze(make_pdf([[(20, 20, "Page 1 of 2")], []]))
+    assert [p.source for p in engine.last_pages] == ["text", "text"]
+    assert [w.text for w in engine.last_pages[0].words] == ["Page", "1", "of", "2"]
+    assert engine.last_pages[1].words == [] and ocr_calls == []
+
+
+def page_of(width_pt: float, height_pt: float, *, drawing: bool = True) -> bytes:
+    """A one-page PDF of that size, with a drawing on it (so that it must be rendered) or blank."""
+    pdf = FPDF(unit="pt", format=(width_pt, height_pt))
+    pdf.add_page()
+    if drawing:
+        pdf.rect(10, 10, 50, 50, style="F")
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("drawing", [True, False])
+def test_a_page_beyond_the_render_budget_is_refused_before_any_pixel(ocr_calls: list[Any], drawing: bool) -> None:
+    """The 424-byte PDF of issue 10 declares a blank 14,400-point page: 40,000 pixels a side at 200 dpi. It is
+    refused by its size, as Textract refuses it, whether or not it would need rendering."""
+    with pytest.raises(PageTooLarge, match=r"Unsupported document size: page 1 measures 14400 x 14400 points"):
+        LocalExpenseEngine().analyze(page_of(14400, 14400, drawing=drawing))
+    assert ocr_calls == []
+
+
+def test_a_large_page_within_the_budget_is_rendered_at_fewer_dots(ocr_calls: list[Any]) -> None:
+    LocalExpenseEngine().analyze(page_of(2384, 3370))  # A0: 62 megapixels at 200 dpi
+    [(_, (width, height))] = ocr_calls
+    assert width * height <= budget.MAX_PIXELS and max(width, height) <= budget.MAX_SIDE_PIXELS
+    assert width >= 2384 * budget.MIN_DPI / 72 - 1  # still at least 72 dpi
+
+
+def png_of(width: int, height: int) -> bytes:
+    image = Image.new("L", (width, height), 255)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_image_over_textracts_side_limit_is_refused(ocr_calls: list[Any]) -> None:
+    with pytest.raises(PageTooLarge, match="image 1 is 10001 x 20 pixels"):
+        LocalExpenseEngine().analyze(png_of(10001, 20))
+    assert ocr_calls == []
+
+
+def test_a_large_image_within_the_limit_is_reduced_to_the_budget(ocr_calls: list[Any]) -> None:
+    LocalExpenseEngine().analyze(png_of(6000, 5000))
+    [(_, (width, height))] = ocr_calls
+    assert (width, height) == (3000, 2500)  # reduced by 2: 30 megapixels is over the budget
+
+
+def test_a_cancelled_analysis_stops_between_pages(ocr_calls: list[Any]) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(AnalysisCancelled, match="Analysis stopped after 1 pages"):
+        LocalExpenseEngine().analyze(make_pdf([INVOICE] * 3), cancel=cancel)
 
 
 @pytest.mark.parametrize(

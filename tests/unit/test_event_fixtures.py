@@ -22,7 +22,17 @@ SCHEMA_OF = {**{name: name for name in STATE_INPUTS},
 
 
 def test_every_fixture_is_checked_or_known() -> None:
-    assert set(event_names()) == set(SCHEMA_OF) | {"migrate_input"}
+    assert set(event_names()) == set(SCHEMA_OF) | {"migrate_input", "textract_expense_analysis_failed"}
+
+
+def test_failed_job_status_has_get_expense_analysis_fields() -> None:
+    """GetExpenseAnalysis's response fields (Amazon Textract API Reference); a Warning is ErrorCode and Pages."""
+    response = load_event("textract_expense_analysis_failed")
+    assert set(response) <= {"DocumentMetadata", "JobStatus", "NextToken", "ExpenseDocuments", "Warnings",
+                             "StatusMessage", "AnalyzeExpenseModelVersion"}
+    assert response["JobStatus"] in {"IN_PROGRESS", "SUCCEEDED", "FAILED", "PARTIAL_SUCCESS"}
+    for warning in response["Warnings"]:
+        assert set(warning) == {"ErrorCode", "Pages"} and all(isinstance(p, int) for p in warning["Pages"])
 
 
 def test_intake_batch_is_an_sqs_event_carrying_the_s3_event() -> None:

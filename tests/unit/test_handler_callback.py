@@ -14,13 +14,22 @@ from invoice_pipeline.handlers import callback
 from invoice_pipeline.schemas import validate_definition
 
 from tests.events import REMOVE, load_event
-from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, Journal, client_error, token_row
+from tests.fakes import (
+    FakeSlots,
+    FakeStepFunctions,
+    FakeTaskTokens,
+    FakeTextract,
+    Journal,
+    client_error,
+    token_row,
+)
 
 START = load_event("start_analysis_input")
 TOKEN = START["task_token"]
 DOC_ID = START["document"]["document_id"]
 NOTE = json.loads(load_event("sns_textract_completion")["Records"][0]["Sns"]["Message"])
 TAG, JOB_ID = NOTE["JobTag"], NOTE["JobId"]
+FAILED_JOB = load_event("textract_expense_analysis_failed")
 
 
 def sns_event(**note: Any) -> dict[str, Any]:
@@ -28,12 +37,15 @@ def sns_event(**note: Any) -> dict[str, Any]:
     return load_event("sns_textract_completion", **{f"Records__0__Sns__Message__{k}": v for k, v in note.items()})
 
 
-def run(event: dict[str, Any], *, row: dict[str, Any] | None = None,
-        sfn_error: ClientError | None = None) -> tuple[dict[str, Any], Journal, FakeTaskTokens]:
+def run(event: dict[str, Any], *, row: dict[str, Any] | None = None, sfn_error: ClientError | None = None,
+        job: dict[str, Any] | None = None, textract_error: ClientError | None = None,
+        ) -> tuple[dict[str, Any], Journal, FakeTaskTokens]:
     journal = Journal()
     tokens = FakeTaskTokens(journal, {TAG: row} if row else {})
+    textract = FakeTextract(journal, job_id=JOB_ID, pages=[job or FAILED_JOB],
+                            errors={"get_expense_analysis": textract_error} if textract_error else None)
     result = callback.handle(event, callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, sfn_error),
-                                                    slots=FakeSlots(journal)))
+                                                    slots=FakeSlots(journal), textract=textract))
     validate_definition("states", "callback_output", result)
     return result, journal, tokens
 
@@ -84,18 +96,47 @@ def test_status_is_compared_without_regard_to_case(status: str) -> None:
     ("ERROR", "TextractJobFailed"),
     ("PARTIAL_SUCCESS", "TextractPartialSuccess"),
 ])
-def test_unsuccessful_job_sends_task_failure_with_the_named_error(status: str, error: str) -> None:
-    event = sns_event(Status=status, StatusMessage="page 3 could not be read")
-    result, journal, _ = run(event, row=waiting())
+def test_unsuccessful_job_sends_task_failure_with_the_named_error_and_textracts_reason(status: str,
+                                                                                      error: str) -> None:
+    """The notification carries no reason: it is fetched from GetExpenseAnalysis and put in the Cause, which
+    RecordFailure stores as the document's error message."""
+    result, journal, _ = run(sns_event(Status=status), row=waiting())
 
     assert result == {"outcomes": ["failed"]}
-    assert journal.names() == ["tokens.get_task_token", "sfn.send_task_failure", "tokens.consume_task_token",
-                               "slots.release", "slots.reserve"]
+    assert journal.names() == ["tokens.get_task_token", "textract.get_expense_analysis", "sfn.send_task_failure",
+                               "tokens.consume_task_token", "slots.release", "slots.reserve"]
+    assert journal.of("textract.get_expense_analysis") == [{"JobId": JOB_ID, "MaxResults": 1}]
     [sent] = journal.of("sfn.send_task_failure")
     assert sent["taskToken"] == TOKEN
     assert sent["error"] == error  # the ASL and RecordFailure know it by this name
-    assert JOB_ID in sent["cause"] and "page 3 could not be read" in sent["cause"]
+    assert JOB_ID in sent["cause"]
+    assert FAILED_JOB["StatusMessage"] in sent["cause"]
+    assert "UNSUPPORTED_DOCUMENT_SIZE on page 1" in sent["cause"]
     assert journal.of("tokens.consume_task_token") == [{"tag": TAG, "outcome": "failed"}]
+
+
+def test_a_reason_that_cannot_be_fetched_does_not_hold_the_failure_back() -> None:
+    error = client_error("ThrottlingException", "GetExpenseAnalysis")
+    result, journal, _ = run(sns_event(Status="FAILED"), row=waiting(), textract_error=error)
+
+    assert result == {"outcomes": ["failed"]}
+    [sent] = journal.of("sfn.send_task_failure")
+    assert sent["error"] == "TextractJobFailed"
+    assert "GetExpenseAnalysis answered ThrottlingException" in sent["cause"] and JOB_ID in sent["cause"]
+
+
+def test_a_succeeded_job_costs_no_get_expense_analysis_call_here() -> None:
+    _, journal, _ = run(load_event("sns_textract_completion"), row=waiting())
+    assert "textract.get_expense_analysis" not in journal.names()  # Parse reads the result
+
+
+def test_many_warnings_are_listed_briefly() -> None:
+    job = {"JobStatus": "PARTIAL_SUCCESS", "Warnings": [{"ErrorCode": "PAGE_NOT_PROCESSED",
+                                                         "Pages": list(range(1, 3001))}]}
+    _, journal, _ = run(sns_event(Status="PARTIAL_SUCCESS"), row=waiting(), job=job)
+    [sent] = journal.of("sfn.send_task_failure")
+    assert "PAGE_NOT_PROCESSED on pages 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2990 more" in sent["cause"]
+    assert len(sent["cause"]) < 300
 
 
 def test_unknown_tag_is_ignored() -> None:
@@ -134,8 +175,9 @@ def test_late_notification_for_a_closed_token_is_recorded_not_raised(code: str, 
     result, journal, _ = run(sns_event(Status=status), row=waiting(), sfn_error=error)
 
     assert result == {"outcomes": ["late"]}
-    send = "sfn.send_task_success" if status == "SUCCEEDED" else "sfn.send_task_failure"
-    assert journal.names() == ["tokens.get_task_token", send, "tokens.consume_task_token", "slots.release",
+    send = ["sfn.send_task_success"] if status == "SUCCEEDED" else ["textract.get_expense_analysis",
+                                                                     "sfn.send_task_failure"]
+    assert journal.names() == ["tokens.get_task_token", *send, "tokens.consume_task_token", "slots.release",
                                "slots.reserve"]
     assert journal.of("tokens.consume_task_token") == [{"tag": TAG, "outcome": "late"}]
 
@@ -145,7 +187,7 @@ def test_other_step_functions_errors_propagate_so_sns_retries(code: str) -> None
     journal = Journal()
     tokens = FakeTaskTokens(journal, {TAG: waiting()})
     ports = callback.Ports(tokens=tokens, sfn=FakeStepFunctions(journal, client_error(code, "SendTaskSuccess")),
-                           slots=FakeSlots(journal))
+                           slots=FakeSlots(journal), textract=FakeTextract(journal))
 
     with pytest.raises(ClientError) as raised:
         callback.handle(load_event("sns_textract_completion"), ports)

@@ -25,7 +25,7 @@ from invoice_pipeline.handlers import (
 )
 
 from tests.events import load_event
-from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, Journal, token_row
+from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, FakeTextract, Journal, token_row
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
@@ -33,7 +33,7 @@ REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     register: {"documents": repository, "s3": "s3"},
     start_analysis: {"documents": repository, "tokens": repository, "textract": "textract", "sleep": time.sleep,
                      "now": start_analysis.PORTS.now},
-    callback: {"tokens": repository, "sfn": "stepfunctions", "slots": slots},
+    callback: {"tokens": repository, "sfn": "stepfunctions", "slots": slots, "textract": "textract"},
     admit: {"slots": slots, "sfn": "stepfunctions"},
     dispatch: {"slots": slots, "sfn": "stepfunctions"},
     parse: {"documents": repository, "results": results, "textract": "textract"},
@@ -84,7 +84,7 @@ def test_fakes_substituted_for_the_module_ports_serve_the_real_entry_point(monke
     row = token_row(note["JobTag"], doc_id="0f6b2c7e-4a1d-4c57-9b8e-2d6a3f1c9e04", task_token="token-1",
                     job_id=note["JobId"])
     fakes = callback.Ports(tokens=FakeTaskTokens(journal, {note["JobTag"]: row}), sfn=FakeStepFunctions(journal),
-                           slots=FakeSlots(journal))
+                           slots=FakeSlots(journal), textract=FakeTextract(journal))
     monkeypatch.setattr(callback, "PORTS", fakes)
 
     assert callback.handler(load_event("sns_textract_completion"), lambda_context("callback")) == {

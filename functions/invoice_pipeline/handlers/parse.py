@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from invoice_pipeline.adapters import aws, repository, results
 from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.textract import normalize_expense, summarize
-from invoice_pipeline.domain.textract_errors import error_for_code, error_for_job_status
+from invoice_pipeline.domain.textract_errors import error_for_code, error_for_job_status, job_reason
 from invoice_pipeline.observability import count, lambda_entry, logger, tracer
 from invoice_pipeline.ports import Documents, Results, Textract
 
@@ -44,7 +44,7 @@ def _pages(job_id: str, textract: Textract) -> Iterator[dict[str, Any]]:
             if named is None:
                 raise
             raise named from exc
-        error = error_for_job_status(str(page.get("JobStatus", "SUCCEEDED")), page.get("StatusMessage"))
+        error = error_for_job_status(str(page.get("JobStatus", "SUCCEEDED")), job_reason(page))
         if error is not None:
             raise error
         yield page

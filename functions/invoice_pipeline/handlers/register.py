@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
+from invoice_pipeline.domain.analysis_timeout import analysis_timeout
 from invoice_pipeline.domain.events import S3Source, s3_source
 from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
 from invoice_pipeline.domain.status import DocumentStatus
@@ -55,6 +56,14 @@ def _download_hashing(src: S3Source, target: Path, s3: S3Objects) -> str:
     return digest.hexdigest()
 
 
+def _analysis_timeout(page_count: int | None) -> int:
+    """StartAnalysis's TimeoutSeconds for this document (its TimeoutSecondsPath): grows with the pages."""
+    settings = config.settings()
+    return analysis_timeout(page_count, base_seconds=settings.analysis_timeout_seconds,
+                            per_page_seconds=settings.analysis_timeout_seconds_per_page,
+                            max_seconds=settings.analysis_timeout_max_seconds)
+
+
 def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) -> dict[str, Any]:
     return {
         "action": action,
@@ -69,6 +78,7 @@ def _output(action: str, doc: repository.Document, src: S3Source, **extra: Any) 
         "page_count": doc.page_count,
         "size": doc.size_bytes,
         "duplicate_of": str(doc.duplicate_of) if doc.duplicate_of else None,
+        "analysis_timeout_seconds": _analysis_timeout(doc.page_count),
         **extra,
     }
 

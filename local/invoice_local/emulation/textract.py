@@ -8,6 +8,12 @@ output, looked up by the content's sha256); in local mode, the local OCR engine.
 thread and notify SNS when done, as Textract does; `faults` injects throttling, failed jobs and lost
 notifications for tests.
 
+A job that nobody waits for any more is stopped (cancelled between pages): AWS's Textract has no cancel call
+and runs on AWS's machines, but the local engine runs on ours, beside every other document. `abandoned`,
+given to `configure`, says of running jobs' JobTags which, and why, are no longer wanted (local mode: the
+document is final, e.g. FAILED by TaskTimedOut); such a job then ends FAILED with that reason. One watcher
+thread asks about all running jobs at once, every `watch_seconds`, while any runs.
+
 Textract's quotas are enforced as AWS enforces them (textract_quotas.Quotas: StartExpenseAnalysis and
 GetExpenseAnalysis calls per second, jobs IN_PROGRESS at once), with the errors AWS returns, and every call is
 recorded (textract_calls.CallLog) so that a test can measure the rate and concurrency the pipeline produced.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
@@ -35,21 +42,27 @@ from moto.utilities.utils import get_partition
 from invoice_local.emulation.textract_calls import ACCEPTED, Call, CallLog, SlidingWindow
 from invoice_local.textract_quotas import DEFAULTS, Quotas
 
-__all__ = ["ACCEPTED", "Call", "EngineError", "ExpenseEngine", "Faults", "Quotas", "RecordedResponses",
-           "configure", "install", "state"]
+__all__ = ["ACCEPTED", "AnalysisCancelled", "Call", "EngineError", "ExpenseEngine", "Faults", "Quotas",
+           "RecordedResponses", "configure", "install", "state"]
 
 _TAG = re.compile(r"^[a-zA-Z0-9_.\-:]{1,64}$")
 _TOKEN = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
 
 
 class ExpenseEngine(Protocol):
-    def analyze(self, content: bytes, *, bucket: str, key: str) -> list[dict[str, Any]]:
-        """The response pages (GetExpenseAnalysis-shaped, without JobStatus) for a document's bytes."""
+    def analyze(self, content: bytes, *, bucket: str, key: str,
+                cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+        """The response pages (GetExpenseAnalysis-shaped, without JobStatus) for a document's bytes. An engine
+        that takes long checks `cancel` as it goes and raises AnalysisCancelled once it is set."""
         ...
 
 
 class EngineError(Exception):
-    """An engine could not analyse the document: the job ends FAILED with this message."""
+    """An engine could not analyse the document: the job ends FAILED with this message as its StatusMessage."""
+
+
+class AnalysisCancelled(EngineError):
+    """The job was stopped before its analysis finished: nobody waits for its result any more."""
 
 
 class RecordedResponses:
@@ -61,7 +74,8 @@ class RecordedResponses:
     def add(self, content: bytes, pages: list[dict[str, Any]]) -> None:
         self._by_sha[hashlib.sha256(content).hexdigest()] = pages
 
-    def analyze(self, content: bytes, *, bucket: str, key: str) -> list[dict[str, Any]]:
+    def analyze(self, content: bytes, *, bucket: str, key: str,
+                cancel: threading.Event | None = None) -> list[dict[str, Any]]:
         pages = self._by_sha.get(hashlib.sha256(content).hexdigest())
         if pages is None:
             raise EngineError(f"no recorded Textract response for s3://{bucket}/{key}")
@@ -85,6 +99,8 @@ class _Job:
     message: str | None = None
     tag: str | None = None
     release: threading.Event = field(default_factory=threading.Event)  # set: stop waiting job_seconds
+    cancel: threading.Event = field(default_factory=threading.Event)  # set: stop the analysis
+    cancel_reason: str = ""
     # Where its completion notification goes: the start's parameters, account and region.
     params: dict[str, Any] = field(default_factory=dict)
     account: str = ""
@@ -100,6 +116,10 @@ class _State:
     quotas: Quotas = DEFAULTS
     # What the quotas are enforced and calls recorded against; a test may pass its own to stop time.
     clock: Callable[[], float] = time.monotonic
+    # JobTags of running jobs -> why nobody waits for each of those no longer wanted (see the module's doc).
+    abandoned: Callable[[list[str]], dict[str, str]] | None = None
+    watch_seconds: float = 1.0  # how often running jobs are checked against `abandoned`
+    watcher: threading.Thread | None = None
     jobs: dict[str, _Job] = field(default_factory=dict)
     by_request_token: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (job id, request)
     running: set[str] = field(default_factory=set)  # ids of the jobs IN_PROGRESS
@@ -136,6 +156,28 @@ class _State:
                 raise ValueError(f"job {job_id} is still running")
         _notify(self, job.account, job.region, job, job.params, copies=1)
 
+    def cancel_abandoned(self) -> int:
+        """Stop every running job whose JobTag `abandoned` names; returns how many were stopped now."""
+        with self.lock:
+            jobs = [self.jobs[j] for j in self.running]
+        jobs = [job for job in jobs if job.tag and not job.cancel.is_set()]
+        if self.abandoned is None or not jobs:
+            return 0
+        try:
+            reasons = self.abandoned(sorted({job.tag for job in jobs if job.tag}))
+        except Exception:  # noqa: BLE001 - a failed check leaves the jobs running; the next one may succeed
+            logging.getLogger(__name__).warning("could not check the running jobs", exc_info=True)
+            return 0
+        stopped = 0
+        for job in jobs:
+            reason = reasons.get(job.tag or "")
+            if reason:
+                job.cancel_reason = reason
+                job.cancel.set()
+                job.release.set()
+                stopped += 1
+        return stopped
+
     def finish_jobs(self, job_id: str | None = None) -> int:
         """Let a running job (default: every one) stop waiting out job_seconds: its analysis runs now and it
         completes. For tests that need a job to end at a point of their choosing; returns how many."""
@@ -150,13 +192,28 @@ state = _State()
 
 
 def configure(engine: ExpenseEngine | None = None, faults: Faults | None = None, quotas: Quotas | None = None,
-              clock: Callable[[], float] | None = None) -> _State:
+              clock: Callable[[], float] | None = None,
+              abandoned: Callable[[list[str]], dict[str, str]] | None = None,
+              watch_seconds: float = 1.0) -> _State:
     """Reset the stand-in: a new engine (default: empty RecordedResponses), new faults, quotas (default: AWS's
-    in us-east-1), no jobs, no recorded calls. Jobs still running from before finish against their own state."""
+    in us-east-1), no jobs, no recorded calls; `abandoned` (default: none) stops jobs nobody waits for, checked
+    every `watch_seconds`. Jobs still running from before finish against their own state."""
     global state
     state = _State(engine=engine or RecordedResponses(), faults=faults or Faults(), quotas=quotas or DEFAULTS,
-                   clock=clock or time.monotonic)
+                   clock=clock or time.monotonic, abandoned=abandoned, watch_seconds=watch_seconds)
     return state
+
+
+def _watch(st: _State) -> None:
+    """While jobs run, stop those nobody waits for (`abandoned`); ends when none runs (the next start
+    starts it again)."""
+    while True:
+        time.sleep(st.watch_seconds)
+        with st.lock:
+            if not st.running:
+                st.watcher = None
+                return
+        st.cancel_abandoned()
 
 
 def _error(code: str, message: str) -> JsonRESTError:
@@ -199,10 +256,14 @@ def _run(st: _State, account: str, region: str, job: _Job, content: bytes, param
     pages: list[dict[str, Any]] = []
     if fail:
         status, message = "FAILED", "Request has invalid parameters (injected failure)"
+    elif job.cancel.is_set():
+        status, message = "FAILED", f"Job stopped before its analysis: {job.cancel_reason}"
     else:
         try:
-            pages = st.engine.analyze(content, bucket=s3_object["Bucket"], key=s3_object["Name"])
+            pages = st.engine.analyze(content, bucket=s3_object["Bucket"], key=s3_object["Name"], cancel=job.cancel)
             status, message = "SUCCEEDED", None
+        except AnalysisCancelled as exc:
+            status, message = "FAILED", f"{exc}: {job.cancel_reason}"
         except EngineError as exc:
             status, message = "FAILED", str(exc)
         except Exception as exc:  # noqa: BLE001 - an engine bug must end the job, not hang the execution
@@ -295,6 +356,10 @@ def _start(response: TextractResponse, st: _State, seen: _Seen) -> str:
         st.faults.silent_jobs -= int(silent)
     threading.Thread(target=_run, args=(st, response.current_account, response.region, job, content, params, fail,
                                         silent), name=f"textract-job-{job.job_id[:8]}", daemon=True).start()
+    with st.lock:
+        if st.abandoned is not None and st.watcher is None:
+            st.watcher = threading.Thread(target=_watch, args=(st,), name="textract-watch", daemon=True)
+            st.watcher.start()
     return json.dumps({"JobId": job.job_id})
 
 

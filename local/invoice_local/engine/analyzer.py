@@ -8,12 +8,14 @@ numbers, so `normalize_expense` has nothing to regroup."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from invoice_local.engine import lexicon as lx
 from invoice_local.engine.currency import CurrencyGuess, find_currency_code
 from invoice_local.engine.document import read_document
+from invoice_local.engine.errors import AnalysisCancelled
 from invoice_local.engine.fields import Candidate, Chosen, find_candidates, select, unlabelled_dates
 from invoice_local.engine.layout import PageLayout, build_layout
 from invoice_local.engine.line_items import Table, cell_text, cell_words, find_tables, table_segments
@@ -41,18 +43,26 @@ class LocalExpenseEngine:
     def __init__(self) -> None:
         self.last_pages: list[Page] = []  # what the last call read: page sources and timings
 
-    def analyze(self, content: bytes, *, bucket: str = "", key: str = "") -> list[dict[str, Any]]:
-        return self.analyze_files([content])
+    def analyze(self, content: bytes, *, bucket: str = "", key: str = "",
+                cancel: threading.Event | None = None) -> list[dict[str, Any]]:
+        return self.analyze_files([content], cancel=cancel)
 
-    def analyze_files(self, contents: Sequence[bytes]) -> list[dict[str, Any]]:
+    def analyze_files(self, contents: Sequence[bytes], *, cancel: threading.Event | None = None) -> list[
+            dict[str, Any]]:
         pages: list[Page] = []
         for content in contents:
-            pages.extend(read_document(content, first_page=len(pages) + 1))
-        return self.analyze_pages(pages)
+            for page in read_document(content, first_page=len(pages) + 1):
+                _check(cancel, f"after {page.number} pages")
+                pages.append(page)
+        return self.analyze_pages(pages, cancel=cancel)
 
-    def analyze_pages(self, pages: Sequence[Page]) -> list[dict[str, Any]]:
+    def analyze_pages(self, pages: Sequence[Page], *, cancel: threading.Event | None = None) -> list[
+            dict[str, Any]]:
         self.last_pages = list(pages)
-        layouts = [build_layout(page) for page in pages]
+        layouts = []
+        for page in pages:
+            _check(cancel, f"in the layout of page {page.number}")
+            layouts.append(build_layout(page))
         tables = {layout.page.number: find_tables(layout) for layout in layouts}
         in_tables = table_segments([t for page_tables in tables.values() for t in page_tables])
         candidates = find_candidates(layouts, exclude=in_tables)
@@ -64,6 +74,12 @@ class LocalExpenseEngine:
             group_tables = [t for n in sorted(numbers) for t in tables[n]]
             documents.append(_expense_document(index, group, group_candidates, group_tables, in_tables))
         return [response_page(len(pages), documents)]
+
+
+def _check(cancel: threading.Event | None, where: str) -> None:
+    """Stop between pages once the job is cancelled: nobody waits for the result (emulation/textract.py)."""
+    if cancel is not None and cancel.is_set():
+        raise AnalysisCancelled(f"Analysis stopped {where}")
 
 
 def _split_invoices(layouts: list[PageLayout], candidates: list[Candidate]) -> list[list[PageLayout]]:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from invoice_pipeline.domain.sniff import JPEG, PDF, PDFIUM_LOCK, PNG, TIFF, describe_bytes, sniff_media_type
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from invoice_local.engine import ocr
-from invoice_local.engine.errors import unreadable
+from invoice_local.engine import budget, ocr
+from invoice_local.engine.errors import PageTooLarge, unreadable
 from invoice_local.engine.model import Page
 from invoice_local.engine.text_layer import open_pdf, read_pages
 
@@ -52,19 +52,24 @@ def _pdf_pages(content: bytes, first_page: int) -> Iterator[Page]:
 
 def _image_pages(content: bytes, first_page: int) -> Iterator[Page]:
     try:
-        # Pillow's decompression-bomb guard stays on: an image of hundreds of megapixels is refused here
-        # rather than exhausting memory in OCR.
+        # Pillow's decompression-bomb guard stays on (it refuses hundreds of megapixels before decoding); the
+        # engine's budget refuses what Textract would and decodes the rest reduced to what OCR uses.
         image = Image.open(io.BytesIO(content))
         frames = getattr(image, "n_frames", 1)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise PageTooLarge(f"Unsupported document size: {exc}") from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise unreadable(f"the image cannot be read ({exc})") from exc
     for index in range(frames):
         started = time.perf_counter()
         try:
             image.seek(index)
+            budget.check_image(image.width, image.height, index + 1)  # before a pixel is decoded
             # A phone photo is stored sideways with an EXIF note to turn it: OCR needs it upright.
-            frame = ImageOps.exif_transpose(image).convert("RGB")
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            frame = ImageOps.exif_transpose(budget.fit(image)).convert("RGB")
+        except Image.DecompressionBombError as exc:
+            raise PageTooLarge(f"Unsupported document size: page {index + 1} of the image: {exc}") from exc
+        except (OSError, ValueError) as exc:
             raise unreadable(f"page {index + 1} of the image cannot be read ({exc})") from exc
         page = ocr.recognize(frame, first_page + index)
         page.seconds = time.perf_counter() - started

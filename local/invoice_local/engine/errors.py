@@ -1,11 +1,16 @@
 """The engine's failures, as the `ExpenseEngine` protocol defines them: an `EngineError` ends the emulated job
-FAILED with its message (and AnalyzeExpense answers UnsupportedDocumentException)."""
+FAILED with its message as the job's StatusMessage (and AnalyzeExpense answers UnsupportedDocumentException)."""
 
 from __future__ import annotations
 
-from invoice_local.emulation.textract import EngineError
+from invoice_local.emulation.textract import AnalysisCancelled, EngineError
 
-__all__ = ["EngineError", "unreadable"]
+__all__ = ["AnalysisCancelled", "EngineError", "PageTooLarge", "unreadable"]
+
+
+class PageTooLarge(EngineError):
+    """A page or image larger than the engine renders within its memory and pixel budget (engine/budget.py),
+    or than Textract accepts."""
 
 
 def unreadable(message: str) -> EngineError:

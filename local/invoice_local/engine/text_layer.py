@@ -8,7 +8,11 @@ write no spaces at all.
 
 Every PDFium call holds `PDFIUM_LOCK` (PDFium is not thread-safe and local mode runs jobs on threads). The
 pages are produced one at a time, so a scanned 300-page PDF is never held rendered in memory, and OCR runs
-outside the lock."""
+outside the lock. A page is rendered within the budget of engine/budget.py, whatever size it declares.
+
+A page with nothing but text on it (no image, no vector drawing) is read from its text layer however little
+text it has: rendering it would show OCR the same letters, at a hundred times the cost. A blank page is read
+as no words. So a 3,000-page PDF of short or empty pages takes seconds, not hours of OCR."""
 
 from __future__ import annotations
 
@@ -23,10 +27,10 @@ import pypdfium2.raw as pdfium_c
 from invoice_pipeline.domain.sniff import PDFIUM_LOCK
 from PIL import Image
 
+from invoice_local.engine.budget import render_scale
 from invoice_local.engine.errors import unreadable
 from invoice_local.engine.model import Box, Word
 
-RENDER_DPI = 200  # what the design prescribes for OCR: small print stays legible, a page OCRs in ~2 s
 # A page needs this many visible characters to count as digital. Scans often carry a few characters of real
 # text (a stamp, a scanner's page footer) that must not hide the scanned body from OCR.
 MIN_TEXT_CHARS = 40
@@ -87,6 +91,9 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> PdfPage:
         raw_w, raw_h = right - left, top - bottom
         width, height = (raw_h, raw_w) if rotation in (90, 270) else (raw_w, raw_h)
         result = PdfPage(number=index + 1, width=width, height=height)
+        # Checked for every page, rendered or not: the size is refused as Textract refuses an oversized page,
+        # whatever is on it, and a text page of that size would be rendered if it held a drawing.
+        scale = render_scale(width, height, index + 1)
 
         def to_display(x0: float, y0: float, x1: float, y1: float) -> Box:
             # PDF user space (y up) -> top-left origin of the page as a viewer shows it.
@@ -105,16 +112,16 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> PdfPage:
             chars, readable, total, mapping_errors = _chars(textpage, to_display)
         finally:
             textpage.close()
+        readable_text = readable >= MIN_READABLE_SHARE * total and mapping_errors < (1 - MIN_READABLE_SHARE) * total
         usable = (
             total >= MIN_TEXT_CHARS
-            and readable >= MIN_READABLE_SHARE * total
-            and mapping_errors < (1 - MIN_READABLE_SHARE) * total
+            and readable_text
             and not (total < SCAN_MAX_CHARS and _image_share(page, raw_w * raw_h) >= SCAN_IMAGE_SHARE)
         )
-        if usable:
+        if usable or ((total == 0 or readable_text) and _text_only(page)):
             result.words = _words(chars)
         else:
-            bitmap = page.render(scale=RENDER_DPI / 72, rotation=0, may_draw_forms=True)
+            bitmap = page.render(scale=scale, rotation=0, may_draw_forms=True)
             result.image = bitmap.to_pil().convert("RGB")
             bitmap.close()
         return result
@@ -167,6 +174,16 @@ def _chars(textpage: pdfium.PdfTextPage, to_display: Any) -> tuple[list[_Char | 
             continue
         chars.append(_Char(ch, box))
     return chars, readable, total, mapping_errors
+
+
+def _text_only(page: pdfium.PdfPage) -> bool:
+    """Whether the page draws nothing but text (or nothing at all): no image, path or shading, in form
+    XObjects either, and no annotation (a form field's appearance is drawn, not in the text layer), so that
+    its text layer is all there is to read."""
+    if pdfium_c.FPDFPage_GetAnnotCount(page) > 0:
+        return False
+    return all(obj.type in (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_FORM)
+               for obj in page.get_objects(max_depth=3))
 
 
 def _image_share(page: pdfium.PdfPage, area: float) -> float:
