@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import math
 
+from invoice_pipeline.domain.sniff import MAX_IMAGE_PIXELS
 from PIL import Image
 
 from invoice_local.engine.errors import PageTooLarge
 
 RENDER_DPI = 200  # what the design prescribes for OCR: small print stays legible, a page OCRs in ~2 s
 MIN_DPI = 72  # one pixel per point: 8-point text is 8 pixels high, about the least OCR reads
-# Textract's limit for an image: "a resolution less than or equal to 10000 pixels on all sides" (Set Quotas
-# in Amazon Textract). Also the most the engine renders a page to on any side.
-MAX_SIDE_PIXELS = 10_000
+# Textract's limit for an image, as Register checks it (domain/sniff.py). Also the most the engine renders a
+# page to on any side.
+MAX_SIDE_PIXELS = MAX_IMAGE_PIXELS
 # Three A4 pages at 200 dpi. rapidocr scales its input to 2,000 pixels on the long side anyway, so more
 # pixels buy no accuracy; as PDFium's 4-byte bitmap and its RGB copy this is about 84 MB.
 MAX_PIXELS = 12_000_000
