@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     # A request that records no metric makes Powertools warn on every flush: noise, not work.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    from invoice_local import dbroles as local_dbroles
     from invoice_local.api_server import LocalContext, build_event
     from invoice_local.postgres import create_database, start_postgres
     from invoice_pipeline.adapters import db, queries
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pg = stack.enter_context(start_postgres())
             os.environ["DATABASE_URL"] = create_database(pg, f"bench_{uuid.uuid4().hex[:8]}")
             print(f"Postgres: {pg.provider} {pg.version or ''} (throwaway)")
-        db.migrate()
+        local_dbroles.migrate()
         started = time.monotonic()
         seed(args.documents)
         print(f"seeded {args.documents} documents in {time.monotonic() - started:.1f} s")

@@ -66,6 +66,7 @@ def main() -> int:
                        ("AWS_DEFAULT_REGION", "us-east-1"), ("POWERTOOLS_METRICS_DISABLED", "true")):
         os.environ[var] = value
     from invoice_local import burst, logs
+    from invoice_local import dbroles as local_dbroles
     from invoice_local.burst_summary import render
     from invoice_local.deployment import deploy
     from invoice_local.emulation import server
@@ -80,7 +81,7 @@ def main() -> int:
     pgdata = WORK / "pgdata"
     with start_postgres(pgdata, max_connections=burst.DB_MAX_CONNECTIONS) as pg, server.start(args.port) as emu:
         os.environ["DATABASE_URL"] = ensure_database(pg, "burst")
-        db.migrate()
+        local_dbroles.migrate()
         with db.transaction() as con:
             con.run("TRUNCATE documents CASCADE")  # an earlier run's documents, invoices, tokens and slots
         db.close()  # this process holds no connection during the run but the driver's own

@@ -174,6 +174,7 @@ def main() -> int:
     import logging
 
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+    from invoice_local import dbroles as local_dbroles
     from invoice_local import logs
     from invoice_local.deployment import deploy
     from invoice_local.emulation import server
@@ -191,7 +192,7 @@ def main() -> int:
         state_dir = REPO / "build" / "bench" / "cost-deployment"
         with start_postgres(REPO / "build" / "bench" / "cost-pgdata") as pg, server.start(PORT) as emulation:
             os.environ["DATABASE_URL"] = ensure_database(pg, "bench")
-            db.migrate()
+            local_dbroles.migrate()
             deployed = deploy(emulation.endpoint, {"database_url": os.environ["DATABASE_URL"],
                                                    "analysis_timeout_seconds": 900}, state_dir)
             print(f"deployed in {deployed.seconds:.1f}s ({'restored' if deployed.reused else 'terraform apply'})",

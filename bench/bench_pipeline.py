@@ -75,6 +75,7 @@ def main() -> int:
     import logging
 
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+    from invoice_local import dbroles as local_dbroles
     from invoice_local.deployment import deploy
     from invoice_local.emulation import server
     from invoice_local.emulation import textract as standin
@@ -91,7 +92,7 @@ def main() -> int:
         state_dir = REPO / "build" / "bench" / "deployment"
         with start_postgres(REPO / "build" / "bench" / "pgdata") as pg, server.start(4597) as emulation:
             os.environ["DATABASE_URL"] = ensure_database(pg, "bench")
-            db.migrate()
+            local_dbroles.migrate()
             deployed = deploy(emulation.endpoint, {"database_url": os.environ["DATABASE_URL"],
                                                    "log_level": "ERROR", "analysis_timeout_seconds": 900}, state_dir)
             print(f"deployed in {deployed.seconds:.1f}s ({'reused' if deployed.reused else 'terraform apply'})")

@@ -72,7 +72,8 @@ resource "aws_lambda_function" "fn" {
 
   kms_key_arn = aws_kms_key.main.arn # environment variables at rest
   environment {
-    variables = merge(local.function_environment, { for v in each.value.environment : v => local.extra_environment[v] })
+    variables = merge(local.function_environment, local.database_environment[each.key],
+    { for v in each.value.environment : v => local.extra_environment[v] })
   }
 
   tracing_config {
@@ -203,8 +204,8 @@ locals {
   s3_export_objects   = "${aws_s3_bucket.results.arn}/${local.exports_prefix}*"
 }
 
-# Every function: its own log group, traces, the key (environment variables, S3 objects, the secret), the
-# database secret, and the network interfaces of a function in a VPC.
+# Every function: its own log group, traces, the key (environment variables, S3 objects, the secret), its
+# database role's secret, and the network interfaces of a function in a VPC.
 data "aws_iam_policy_document" "fn_common" {
   for_each = local.functions
 
@@ -227,12 +228,13 @@ data "aws_iam_policy_document" "fn_common" {
     resources = [aws_kms_key.main.arn]
   }
 
+  # Its own database role's secret only (local.function_database_secrets): the API's cannot read the master's.
   dynamic "statement" {
-    for_each = local.database_enabled ? [1] : []
+    for_each = local.database_enabled && length(local.function_database_secrets[each.key]) > 0 ? [1] : []
     content {
       sid       = "ReadDatabaseSecret"
       actions   = ["secretsmanager:GetSecretValue"]
-      resources = [aws_secretsmanager_secret.db[0].arn]
+      resources = [for s in local.function_database_secrets[each.key] : local.database_secret_arns[s]]
     }
   }
 

@@ -1,5 +1,6 @@
 # Local mode: the same configuration applied to the AWS emulation on this machine (the local stack passes
-# -var local_endpoint=... when its port differs, and -var database_url=... for its Postgres).
+# -var local_endpoint=... when its port differs, -var database_url=... for its Postgres, and
+# -var database_role_urls=... for the roles the functions log in as: invoice_local/dbroles.py).
 #
 # Off here, and only these:
 #   - the database (enable_database): RDS instance, parameter and subnet groups, secret, generated password,

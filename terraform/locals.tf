@@ -39,7 +39,11 @@ locals {
     environment = f.environment
     permissions = f.permissions
     database    = f.database
+    # As whom it logs in: a key of local.db_roles, or "migration" (the master user); null without database.
+    database_role = try(f.database_role, null)
   } }
+  # The functions' Postgres roles (migrations/0004_roles.sql creates them): role key -> role name.
+  db_roles           = jsondecode(file("${path.module}/../functions/manifest.json")).database_roles
   database_functions = sort([for k, f in local.functions : k if f.database])
   # Reserved concurrency is how Postgres connections are bounded, unless the account's whole Lambda
   # concurrency is already within the connection budget (variables.tf, lambda_account_concurrency).
@@ -50,8 +54,8 @@ locals {
   service_name      = local.name # POWERTOOLS_SERVICE_NAME: also the `service` dimension of every custom metric
   metrics_namespace = "InvoicePipeline"
 
-  # The environment every function gets (config.py reads it). In AWS the database comes from the secret; in
-  # local mode from DATABASE_URL, and X-Ray is off because no daemon listens there.
+  # The environment every function gets (config.py reads it); the database's is per function
+  # (database_environment). In local mode X-Ray is off because no daemon listens there.
   function_environment = merge(
     {
       RESULTS_BUCKET               = aws_s3_bucket.results.id
@@ -70,8 +74,26 @@ locals {
       POWERTOOLS_METRICS_NAMESPACE = local.metrics_namespace
       POWERTOOLS_LOG_LEVEL         = var.log_level
     },
-    local.database_enabled ? { DATABASE_SECRET_ARN = aws_secretsmanager_secret.db[0].arn } : {},
-    var.database_url != null ? { DATABASE_URL = var.database_url } : {},
     local.local_mode ? { POWERTOOLS_TRACE_DISABLED = "true" } : {},
   )
+}
+
+locals {
+  # Which database secrets each function may read: its role's ("master" for the migrate function, which also
+  # reads the roles' to set their passwords); none for a function that does not connect.
+  function_database_secrets = { for k, f in local.functions : k => (
+    f.database_role == null ? [] : f.database_role == "migration" ? concat(["master"], sort(keys(local.db_roles))) : [f.database_role]
+  ) }
+
+  # How each function reaches Postgres as its role. In AWS: its role's secret (DATABASE_SECRET_ARN), and for
+  # the migrate function the roles' secrets too. In local mode: a libpq URL naming the role (database_url is
+  # the migration's: the local Postgres' administrator).
+  database_environment = { for k, f in local.functions : k => (
+    f.database_role == null ? {} : local.database_enabled ? merge(
+      { DATABASE_SECRET_ARN = local.database_secret_arns[f.database_role == "migration" ? "master" : f.database_role] },
+      f.database_role == "migration" ? { DATABASE_ROLE_SECRETS = jsonencode({ for r in sort(keys(local.db_roles)) : r => local.database_secret_arns[r] }) } : {},
+      ) : var.database_url != null ? {
+      DATABASE_URL = f.database_role == "migration" ? var.database_url : var.database_role_urls[f.database_role]
+    } : {}
+  ) }
 }

@@ -80,6 +80,22 @@ variable "database_url" {
   }
 }
 
+variable "database_role_urls" {
+  type        = map(string)
+  default     = null
+  sensitive   = true
+  description = "Local mode only: libpq URL per database role (pipeline, api; functions/manifest.json database_roles), the DATABASE_URL of the functions that log in as it. database_url is then the migrate function's only. The local stack derives them (local/invoice_local/dbroles.py)."
+
+  validation {
+    condition     = var.database_role_urls == null ? true : (var.local_endpoint != null && alltrue([for u in values(var.database_role_urls) : can(regex("^postgres(ql)?://", u))]))
+    error_message = "database_role_urls: only with local_endpoint set (AWS deployments read each role's Secrets Manager secret), and postgresql:// URLs."
+  }
+  validation {
+    condition     = (var.database_url == null) == (var.database_role_urls == null)
+    error_message = "database_role_urls: set with database_url, and only with it: without them every function would log in as database_url's user."
+  }
+}
+
 variable "enable_network" {
   type        = bool
   default     = true

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -193,8 +193,8 @@ class FakeMigrations:
     def __init__(self, journal: Journal, files: list[str], applied: list[str]) -> None:
         self.journal, self.files, self.applied = journal, files, applied
 
-    def migrate(self) -> list[str]:
-        self.journal.record("migrations", "migrate")
+    def migrate(self, logins: Mapping[str, str] | None = None) -> list[str]:
+        self.journal.record("migrations", "migrate", logins=dict(logins or {}))
         return list(self.applied)
 
     def migration_files(self) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from invoice_local import dbroles as local_dbroles
 from invoice_local.deployment import REGION, Deployment, deploy
 from invoice_local.emulation import lambda_runner, server, snapshot
 from invoice_local.emulation import textract as textract_standin
@@ -80,7 +81,7 @@ def database_url(postgres: object) -> Iterator[str]:
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     db.close()
-    db.migrate()
+    local_dbroles.migrate()
     yield url
     db.close()
     if previous is None:

@@ -13,6 +13,7 @@ ClientErrors), so the code that maps AWS error codes to our named errors stays i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from invoice_pipeline.adapters.repository import Document, Registration
@@ -64,7 +65,7 @@ class Results(Protocol):
 
 
 class Migrations(Protocol):
-    def migrate(self) -> list[str]: ...
+    def migrate(self, logins: Mapping[str, str] | None = None) -> list[str]: ...
 
     def migration_files(self) -> list[tuple[str, str]]: ...
 

@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from invoice_local import terraform
+from invoice_local import dbroles, terraform
 
 # boto3 and the emulation (moto: seconds to import) are imported where they are used: every `invoices`
 # command imports this module for PackageBuildFailed, and most of them need neither.
@@ -162,7 +162,7 @@ def redeploy(base: Deployment, saved: bytes, variables: dict[str, Any], state_di
     state_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(base.state_dir / "terraform.tfstate", state_dir / "terraform.tfstate")
     snapshot.loads(saved)
-    merged = {**base.variables, **variables}
+    merged = dbroles.with_database_roles({**base.variables, **variables})
     # No refresh: the emulation was just restored to what the state describes, and reading back its 130-odd
     # resources would only find moto's known drift (bucket notification, queue attributes) to rewrite.
     outputs = terraform.apply(state_dir, merged, progress, refresh=False)
@@ -179,7 +179,7 @@ def deploy(endpoint: str, variables: dict[str, Any], state_dir: Path, *, reuse: 
     from invoice_local.emulation import snapshot
 
     started = time.monotonic()
-    variables = {**variables, "local_endpoint": endpoint}
+    variables = dbroles.with_database_roles({**variables, "local_endpoint": endpoint})
     wanted = key(variables)
     saved, meta_file = state_dir / "emulation.snapshot", state_dir / "deployment.json"
     if reuse and saved.exists() and meta_file.exists():

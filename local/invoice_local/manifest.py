@@ -22,6 +22,7 @@ class Function:
     environment: tuple[str, ...]
     permissions: tuple[str, ...]
     database: bool = False  # it connects to Postgres (its reserved concurrency counts against the budget)
+    database_role: str | None = None  # as whom: a key of database_roles(), or "migration" (the master user)
 
     @property
     def in_state_machine(self) -> bool:
@@ -38,8 +39,14 @@ def functions() -> dict[str, Function]:
     return {key: Function(key=key, handler=f["handler"], description=f["description"], memory_mb=f["memory_mb"],
                           timeout_seconds=f["timeout_seconds"], invoked_by=f["invoked_by"],
                           environment=tuple(f["environment"]), permissions=tuple(f["permissions"]),
-                          database=bool(f["database"]))
+                          database=bool(f["database"]), database_role=f.get("database_role"))
             for key, f in raw.items()}
+
+
+@cache
+def database_roles() -> dict[str, str]:
+    """The functions' Postgres roles: role key (pipeline, api) -> role name (migrations/0004_roles.sql)."""
+    return dict(json.loads(PATH.read_text())["database_roles"])
 
 
 def state_functions() -> list[str]:

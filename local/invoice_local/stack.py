@@ -201,6 +201,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
     from invoice_pipeline.adapters import aws, db
 
     from invoice_local import console, logs
+    from invoice_local import dbroles as local_dbroles
     from invoice_local.emulation import lambda_runner, server
     from invoice_local.emulation import textract as standin
     from invoice_local.postgres import ensure_database, start_postgres
@@ -224,7 +225,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         database_url = ensure_database(pg, "invoices")
         os.environ["DATABASE_URL"] = database_url
         db.close()
-        db.migrate()
+        local_dbroles.migrate()
         limit = f", at most {db_max_connections} connections" if db_max_connections else ""
         say("postgres", f"{pg.provider} ({pg.version if hasattr(pg, 'version') else ''}) ready in "
             f"{time.monotonic() - t0:.1f}s, data in {state_dir / 'pgdata'}{limit}")

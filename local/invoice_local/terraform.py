@@ -120,6 +120,11 @@ def _apply_streaming(args: list[str], state_dir: Path, log: Path, progress: Prog
         raise _fail(args, "\n".join(messages), log)
 
 
+def _var_args(variables: dict[str, Any]) -> list[str]:
+    """-var arguments; a map or list in the JSON form, which HCL reads as its own object or tuple syntax."""
+    return [f"-var={k}={json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in variables.items()]
+
+
 def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None = None, *,
           refresh: bool = True) -> dict[str, Any]:
     """init + apply local.tfvars with `variables` on top, against the state in `state_dir`; returns the
@@ -131,7 +136,7 @@ def apply(state_dir: Path, variables: dict[str, Any], progress: Progress | None 
     log.write_text("")
     state = state_dir / "terraform.tfstate"
     _run(["init", "-input=false", "-no-color"], state_dir, log)
-    var_args = [f"-var={k}={v}" for k, v in variables.items()]
+    var_args = _var_args(variables)
     _apply_streaming(["apply", "-auto-approve", "-input=false", "-json", f"-state={state}",
                       *([] if refresh else ["-refresh=false"]), f"-var-file={LOCAL_TFVARS}", *var_args],
                      state_dir, log, progress)
@@ -149,7 +154,7 @@ def plan(state_dir: Path, variables: dict[str, Any], *, var_file: Path | None = 
     _run(["init", "-input=false", "-no-color"], state_dir, log)
     out, empty = state_dir / "plan.tfplan", state_dir / "empty.tfstate"
     empty.unlink(missing_ok=True)
-    var_args = [f"-var={k}={v}" for k, v in variables.items()]
+    var_args = _var_args(variables)
     files = [f"-var-file={var_file}"] if var_file else []
     _run(["plan", "-input=false", "-lock=false", "-no-color", f"-state={empty}", f"-out={out}", *files, *var_args],
          state_dir, log)
@@ -160,6 +165,6 @@ def destroy(state_dir: Path, variables: dict[str, Any], state: Path) -> str:
     """terraform destroy of what `state` records, with the variables it was applied with."""
     log = state_dir / "terraform.log"
     _run(["init", "-input=false", "-no-color"], state_dir, log)
-    var_args = [f"-var={k}={v}" for k, v in variables.items()]
+    var_args = _var_args(variables)
     return _run(["destroy", "-auto-approve", "-input=false", "-no-color", f"-state={state}",
                  f"-var-file={LOCAL_TFVARS}", *var_args], state_dir, log)

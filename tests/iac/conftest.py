@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from invoice_local.dbroles import role_urls
 
 from tests.shared_data import REPO_ROOT, skip_or_fail
 
@@ -157,7 +158,8 @@ def local_plan_args() -> list[str]:
     # local.tfvars as the local stack applies it, but with nothing listening at the endpoint: the plan
     # must not need it.
     return ["-var-file=local.tfvars", f"-var=local_endpoint=http://127.0.0.1:{free_port()}",
-            f"-var=account_id={ACCOUNT_ID}", f"-var=database_url={LOCAL_DATABASE_URL}"]
+            f"-var=account_id={ACCOUNT_ID}", f"-var=database_url={LOCAL_DATABASE_URL}",
+            f"-var=database_role_urls={json.dumps(role_urls(LOCAL_DATABASE_URL))}"]
 
 
 @pytest.fixture(scope="session")

@@ -71,12 +71,14 @@ def test_local_mode_deploys_the_functions_of_the_manifest(stack: Deployment) -> 
         assert conf["Timeout"] == fn.timeout_seconds, key
         assert conf["Runtime"] == "python3.12" and conf["Architectures"] == ["arm64"], key
         env = conf["Environment"]["Variables"]
-        extra = set(fn.environment)
+        # The database's URL is per function, as its own role (tests/integration/test_database_roles.py).
+        assert ("DATABASE_URL" in env) == fn.database, key
+        extra = set(fn.environment) | ({"DATABASE_URL"} if fn.database else set())
         base = set(env) - extra
         common = base if common is None else common
         assert base == common, f"{key} gets another common environment"
         assert extra <= set(env), f"{key} lacks {extra - set(env)}"
-    assert common and {"DATABASE_URL", "RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN"} <= common
+    assert common and {"RESULTS_BUCKET", "TEXTRACT_SNS_TOPIC_ARN"} <= common
 
 
 def test_an_invoice_goes_through_what_terraform_deployed(stack: Deployment) -> None:

@@ -219,6 +219,8 @@ def test_aws_plan_database(plans: dict[str, dict[str, Any]]) -> None:
     assert db["backup_retention_period"] >= 1
     assert "password" not in db or db["password"] is None  # write-only: never in the plan or state
     assert "aws_secretsmanager_secret_version.db[0]" in res
+    assert {'aws_secretsmanager_secret_version.db_role["api"]',
+            'aws_secretsmanager_secret_version.db_role["pipeline"]'} <= set(res)
     assert "aws_lambda_invocation.migrate[0]" in res
     for address, fn in of_type(plans["aws"], "aws_lambda_function").items():
         assert fn["vpc_config"], f"{address} is not in the VPC"
@@ -236,13 +238,23 @@ def test_function_environment(tf: Terraform, plans: dict[str, dict[str, Any]], m
                                                       f"-var=local_endpoint={moto_endpoint}"]
     # The names only: nonsensitive() because DATABASE_URL makes the whole map sensitive.
     env = tf.console("jsonencode({common = nonsensitive(sort(keys(local.function_environment))), "
-                     "api = sort(keys(local.extra_environment))})", *args)
+                     "api = sort(keys(local.extra_environment)), "
+                     "database = {for k, v in local.database_environment : k => nonsensitive(sort(keys(v)))}, "
+                     "secrets = local.function_database_secrets})", *args)
     keys = set(env["common"])
     assert keys >= REQUIRED_ENV
-    if mode == "local":
-        assert "DATABASE_URL" in keys and "DATABASE_SECRET_ARN" not in keys
-    else:
-        assert "DATABASE_SECRET_ARN" in keys and "DATABASE_URL" not in keys
+    assert not keys & {"DATABASE_URL", "DATABASE_SECRET_ARN"}  # per function: as its own role
+    connecting = {k for k, f in manifest.functions().items() if f.database}
+    assert {k for k, v in env["database"].items() if v} == connecting
+    for key in connecting:
+        expected = ["DATABASE_URL"] if mode == "local" else ["DATABASE_SECRET_ARN"]
+        if key == "migrate" and mode == "aws":
+            expected = ["DATABASE_ROLE_SECRETS", "DATABASE_SECRET_ARN"]
+        assert env["database"][key] == expected, key
+    # IAM (functions.tf ReadDatabaseSecret reads this map): the master secret is the migrate function's only.
+    assert {k for k, v in env["secrets"].items() if "master" in v} == {"migrate"}
+    assert env["secrets"]["api"] == ["api"]
+    assert all(env["secrets"][k] == ["pipeline"] for k in connecting - {"api", "migrate"})
     assert {"INGEST_BUCKET", "STATE_MACHINE_ARN"} <= set(env["api"])
 
 

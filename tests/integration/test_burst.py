@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from invoice_local import burst
+from invoice_local import dbroles as local_dbroles
 from invoice_local.burst_summary import render
 from invoice_local.deployment import Deployment, redeploy
 from invoice_local.emulation import server, snapshot
@@ -58,7 +59,7 @@ def burst_stack(deployed: tuple[Deployment, bytes], emulation: server.EmulationS
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", url)
         db.close()
-        db.migrate()
+        local_dbroles.migrate()
         db.close()  # the functions' connections are the ones that count: this process keeps none open
     deployment = redeploy(base, saved, {"database_url": url, **burst.terraform_variables(), **VARIABLES},
                           tmp_path_factory.mktemp("burst-deployment"))

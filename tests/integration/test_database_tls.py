@@ -14,7 +14,7 @@ import pg8000.native
 import pytest
 from cryptography.hazmat.primitives import serialization
 from invoice_local.postgres import PostgresHandle, start_postgres
-from invoice_pipeline.adapters import db, dbtls
+from invoice_pipeline.adapters import db, dbroles, dbtls
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
 from moto import mock_aws
@@ -98,3 +98,33 @@ def test_without_a_packaged_bundle_no_connection_is_attempted(tmp_path: Path, mo
     monkeypatch.setattr(dbtls, "BUNDLE_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(DatabaseUnavailable, match="no RDS CA bundle in the code package"):
         db._secret_kwargs("arn:aws:secretsmanager:us-east-1:123456789012:secret:db")
+
+
+def test_a_role_logs_in_from_its_own_secret_as_the_migrate_function_set_it(tls_server, monkeypatch) -> None:
+    """Issue 10, item 2, the AWS path end to end: the migrate function reads the role's secret and sets its
+    password; the API's connection from that secret, over verified TLS, is that role and may not write."""
+    handle, ca, _ = tls_server
+    monkeypatch.setenv("DATABASE_URL", handle.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        import boto3
+
+        arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="db/api", SecretString=json.dumps({"username": "invoice_api", "password": "Api-only-7f3c",
+                                                    "host": "localhost", "port": handle.port,
+                                                    "dbname": "postgres"}))["ARN"]
+        monkeypatch.setenv(dbroles.ROLE_SECRETS_ENV, json.dumps({"api": arn}))
+        db.close()
+        try:
+            db.migrate(dbroles.logins_from_secrets())
+        finally:
+            db.close()
+        kwargs = db._secret_kwargs(arn, cafile=ca)
+    con = db.Connection(timeout=10, **kwargs)
+    try:
+        assert con.run("SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == \
+            [["invoice_api", True]]
+        with pytest.raises(pg8000.native.DatabaseError, match="permission denied"):
+            con.run("UPDATE documents SET status = status")
+    finally:
+        con.close()

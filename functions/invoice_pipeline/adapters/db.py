@@ -4,15 +4,17 @@ One connection per process, opened on first use and reused across warm invocatio
 one invocation at a time); a broken connection is dropped and reopened once. Local mode runs each invocation
 in a worker process of its own too (the emulation's execution environments), so the lock only matters where
 several threads of one process use it: the local CLI, tests under moto's decorator, migrations. Credentials
-come from DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code. On the AWS
-path the server's certificate and host name are always verified (adapters/dbtls.py)."""
+come from DATABASE_URL (local mode, tests) or from a Secrets Manager secret (AWS), never from code; either
+names the function's own database role (functions/manifest.json database_role; the master user only for the
+migrate function). On the AWS path the server's certificate and host name are always verified
+(adapters/dbtls.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -22,7 +24,7 @@ from pg8000.exceptions import DatabaseError, InterfaceError
 from pg8000.native import Connection
 
 from invoice_pipeline import config
-from invoice_pipeline.adapters import aws
+from invoice_pipeline.adapters import aws, dbroles
 from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_context
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
@@ -170,8 +172,10 @@ def migration_files() -> list[tuple[str, str]]:
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 
-def migrate() -> list[str]:
-    """Apply pending migrations in order, each in the same transaction as its bookkeeping row."""
+def migrate(logins: Mapping[str, str] | None = None) -> list[str]:
+    """Apply pending migrations in order, each in the same transaction as its bookkeeping row; then, in that
+    transaction too, give the functions' roles the passwords `logins` holds (user name -> password,
+    adapters/dbroles.py)."""
     applied_now: list[str] = []
     with transaction() as con:
         con.run("SELECT pg_advisory_xact_lock(:k)", k=_MIGRATION_LOCK)
@@ -186,4 +190,5 @@ def migrate() -> list[str]:
             con.execute_simple(sql)
             con.run("INSERT INTO schema_migrations (name) VALUES (:n)", n=name)
             applied_now.append(name)
+        dbroles.set_logins(con, logins or {})
     return applied_now
