@@ -16,6 +16,10 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from invoice_local.samples.model import Invoice
 
 # --- a minimal PDF writer -------------------------------------------------------------------------------------
 _PAGE_TEXT = b"BT /F1 11 Tf 72 720 Td (Terms and conditions, continued: nothing is due on this page.) Tj ET"
@@ -62,7 +66,7 @@ def _num(value: float) -> bytes:
 
 # --- the sample invoices -----------------------------------------------------------------------------------------
 @cache
-def _sample(seed: int) -> object:
+def _sample(seed: int) -> Invoice:
     from invoice_local.samples.catalog import build_invoices
 
     return next(i for i in build_invoices(seed) if i.file == "de-rechnung.pdf")
@@ -75,8 +79,8 @@ def invoice_pdf(seed: int, *, vendor: str | None = None) -> bytes:
 
     invoice = _sample(seed)
     if vendor is not None:
-        invoice = dataclasses.replace(invoice, vendor=dataclasses.replace(invoice.vendor, name=vendor))  # type: ignore[type-var]
-    return render_pdf(invoice)  # type: ignore[arg-type]
+        invoice = dataclasses.replace(invoice, vendor=dataclasses.replace(invoice.vendor, name=vendor))
+    return render_pdf(invoice)
 
 
 # --- images ------------------------------------------------------------------------------------------------------
