@@ -404,9 +404,9 @@ EINVOICE_FILES: dict[str, tuple[str, Callable[[], bytes]]] = {
 }
 
 
-def uploads(*, einvoices: bool) -> list[Upload]:
+def uploads() -> list[Upload]:
     """Every kind once, each under a key of its own (`incoming/hostile/<kind><suffix>`, or the trick key)."""
-    files = {**FILES, **(EINVOICE_FILES if einvoices else {})}
+    files = {**FILES, **EINVOICE_FILES}
     out = [Upload(kind, f"incoming/hostile/{kind}{suffix}", make()) for kind, (suffix, make) in files.items()]
     out += [Upload(kind, key, invoice_pdf(20 + n)) for n, (kind, key) in enumerate(KEYS.items())]
     return out
