@@ -187,3 +187,26 @@ def test_a_cancelled_analysis_stops_between_pages(ocr_calls: list[Any]) -> None:
 def test_unreadable_input_raises_engine_error(content: bytes, message: str) -> None:
     with pytest.raises(EngineError, match=message):
         LocalExpenseEngine().analyze(content, bucket="b", key="k")
+
+
+def test_a_page_handed_out_leaves_pdfium_free_for_other_jobs() -> None:
+    """While the caller works on one page (OCR of a scan takes seconds), another job's thread can use PDFium:
+    the lock is held only while the page is read."""
+    from invoice_local.engine.text_layer import open_pdf, read_pages
+    from invoice_pipeline.domain.sniff import PDFIUM_LOCK
+
+    pages = read_pages(open_pdf(make_pdf([INVOICE] * 2)))
+    next(pages)
+    taken: list[bool] = []
+
+    def use_pdfium() -> None:
+        got = PDFIUM_LOCK.acquire(timeout=2)
+        taken.append(got)
+        if got:
+            PDFIUM_LOCK.release()
+
+    other = threading.Thread(target=use_pdfium)
+    other.start()
+    other.join()
+    pages.close()
+    assert taken == [True]

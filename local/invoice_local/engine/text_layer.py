@@ -78,7 +78,8 @@ def read_pages(pdf: pdfium.PdfDocument) -> Iterator[PdfPage]:
         raise unreadable("the PDF has no pages")
     for index in range(count):
         with PDFIUM_LOCK:
-            yield _read_page(pdf, index)
+            page = _read_page(pdf, index)
+        yield page  # outside the lock: the caller's OCR of this page must not hold up other jobs' PDFium calls
 
 
 def _read_page(pdf: pdfium.PdfDocument, index: int) -> PdfPage:
