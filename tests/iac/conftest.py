@@ -230,10 +230,10 @@ REFUSALS = {
 
 @pytest.fixture(scope="session")
 def terraform_runs(tf: Terraform, moto_endpoint: str) -> Iterator[dict[str, Future[Any]]]:
-    """Every plan and refused plan of the session, started at once on three threads (they share nothing but
+    """Every plan and refused plan of the session, started at once on two threads (they share nothing but
     the read-only data directory; each spends much of its time loading the provider): the plans of
     session_plan_args (plan JSON) and REFUSALS (errors by variable). A test takes the one it reads."""
-    pool = ThreadPoolExecutor(max_workers=3)
+    pool = ThreadPoolExecutor(max_workers=2)
     runs: dict[str, Future[Any]] = {
         name: pool.submit(tf.plan_json, name, *args) for name, args in session_plan_args(moto_endpoint).items()}
     runs.update({name: pool.submit(tf.refusal, *args) for name, args in REFUSALS.items()})
