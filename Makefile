@@ -9,7 +9,7 @@ REPORT ?= build/eval-report.json
 
 .PHONY: help venv test unit integration lint run eval clean require-terraform require-rds-ca
 # build/ is also a folder: without this, `make build` (and so plan and deploy) would find it "up to date".
-.PHONY: build tf-init plan deploy destroy checkov-venv
+.PHONY: build tf-init plan deploy destroy checkov-venv parliament-venv
 
 # The venv is installed with --no-compile: a module is compiled on its first import and its bytecode kept in
 # __pycache__ (ignored by git) for every later process. Where the environment sets PYTHONDONTWRITEBYTECODE
@@ -86,6 +86,11 @@ CHECKOV_VERSION := 3.3.30
 # with the project's dependencies.
 CHECKOV_VENV := build/checkov-venv
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# parliament (the IAM, key and resource policy linter of tests/iac/test_parliament.py) lives in its own
+# virtual environment too: its pins (boto3, PyYAML, json-cfg) are not the project's.
+PARLIAMENT_VERSION := 1.6.4
+PARLIAMENT_VENV := build/parliament-venv
+PARLIAMENT_STAMP := $(PARLIAMENT_VENV)/.installed-$(PARLIAMENT_VERSION)
 
 # The RDS CA bundle the functions verify the database's certificate against (README: Deploying to AWS). Packed
 # into code.zip by the build; plan and deploy refuse to start without it. Local mode needs none.
@@ -129,3 +134,11 @@ $(CHECKOV_STAMP):
 	touch $@
 
 checkov-venv: $(CHECKOV_STAMP)
+
+$(PARLIAMENT_STAMP):
+	rm -rf $(PARLIAMENT_VENV)
+	$(PYTHON) -m venv $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/pip install --quiet --disable-pip-version-check parliament==$(PARLIAMENT_VERSION)
+	touch $@
+
+parliament-venv: $(PARLIAMENT_STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,20 @@ class Terraform:
         self.run("plan", "-input=false", "-lock=false", "-no-color", self.state, f"-out={plan_file}", *var_args)
         shown = self.run("show", "-json", str(plan_file))
         return json.loads(shown.stdout)  # type: ignore[no-any-return]
+
+    def refusal(self, *var_args: str) -> dict[str, str]:
+        """A plan that must stop at variable validation: each refused variable's error, whitespace folded. The
+        endpoint is a loopback port nothing listens on: no call leaves the machine, and none needs to."""
+        result = self.run("plan", "-input=false", "-lock=false", "-no-color", self.state,
+                          f"-var=account_id={ACCOUNT_ID}", f"-var=local_endpoint=http://127.0.0.1:{free_port()}",
+                          *var_args, check=False)
+        assert result.returncode != 0, result.stdout
+        errors = {}
+        for block in re.split(r"^\s*Error: ", result.stderr.replace("│", " "), flags=re.MULTILINE)[1:]:
+            variable = re.search(r'variable "(\w+)"', block)
+            if variable:
+                errors[variable.group(1)] = re.sub(r"\s+", " ", block)
+        return errors
 
     def console(self, expression: str, *var_args: str) -> Any:
         """Evaluate one expression (wrap it in jsonencode) the way a plan would, and decode the result."""
@@ -162,15 +177,75 @@ def local_plan_args() -> list[str]:
             f"-var=database_role_urls={json.dumps(role_urls(LOCAL_DATABASE_URL))}"]
 
 
+# The longest values variables.tf accepts (test_names.py reads the limits back from its validations).
+LONGEST_PROJECT = "p" * 12
+LONGEST_ENVIRONMENT = "e" * 10
+# Reserved concurrency of 48 in all, for test_lambda_concurrency's account under 100.
+SMALL_RESERVATIONS = ("{register=5,admit=4,start_analysis=4,callback=5,parse=5,validate=4,persist=5,record_failure=4,"
+                      "dispatch=1,migrate=1,api=10}")
+
+
+def allowed_regions() -> list[str]:
+    """The regions variables.tf's region validation accepts."""
+    text = (TF_DIR / "variables.tf").read_text()
+    block = re.search(r'variable "region" \{.*?\n\}', text, re.S)
+    assert block, "variable region not found"
+    listed = re.search(r"contains\(\[(.*?)\], var\.region\)", block.group(0), re.S)
+    assert listed, "the region validation is no longer a list of regions"
+    return json.loads(f"[{listed.group(1)}]")  # type: ignore[no-any-return]
+
+
+# The three regions test_names.py plans with the longest names: the longest one the validation accepts (the
+# one that binds the bucket names' 63 characters) and the two the issue names.
+NAME_REGIONS = (max(allowed_regions(), key=len), "eu-central-1", "us-east-1")
+DEFAULT_REGION = "us-east-1"  # variables.tf's default: the aws plan's region
+
+
+def session_plan_args(moto_endpoint: str) -> dict[str, list[str]]:
+    """Every full plan of the session, by name. Where two concerns share no variable, one plan serves both:
+    local                 local.tfvars: database and network off, every endpoint local (test_terraform.py, ...)
+    aws                   what a real deployment gets by default: database, network, Multi-AZ, deletion
+                          protection, in us-east-1 (the default region); only its names are the longest the
+                          validations accept, for test_names.py (no other test reads a name from it)
+    longest-<region>      the longest names in NAME_REGIONS' other two regions (test_names.py); in
+                          eu-central-1 also a new account's Lambda limit of 10 (test_lambda_concurrency.py)"""
+    aws = [f"-var=account_id={ACCOUNT_ID}", f"-var=local_endpoint={moto_endpoint}",
+           f"-var=project={LONGEST_PROJECT}", f"-var=environment={LONGEST_ENVIRONMENT}"]
+    plans = {"local": local_plan_args(), "aws": aws}
+    for region in NAME_REGIONS:
+        if region != DEFAULT_REGION:
+            plans[f"longest-{region}"] = [*aws, f"-var=region={region}"]
+    plans["longest-eu-central-1"].append("-var=lambda_account_concurrency=10")
+    return plans
+
+
+# Plans that must stop at variable validation, by name. Terraform reports every refused variable of one plan,
+# so each run refuses two unrelated variables and each test reads its own variable's error.
+REFUSALS = {
+    # test_names.py: GovCloud (another partition); test_lambda_concurrency.py: a limit of 150.
+    "us-gov-west-1, limit 150": ["-var=region=us-gov-west-1", "-var=lambda_account_concurrency=150"],
+    # test_names.py: a commercial region without Textract; test_lambda_concurrency.py: an account under 100.
+    "eu-north-1, limit 60": ["-var=region=eu-north-1", "-var=lambda_account_concurrency=60",
+                             "-var=database_connection_budget=50", f"-var=reserved_concurrency={SMALL_RESERVATIONS}"],
+}
+
+
 @pytest.fixture(scope="session")
-def plans(tf: Terraform, moto_endpoint: str) -> dict[str, dict[str, Any]]:
-    """Two full plans, made concurrently (they share nothing but the read-only data directory):
-    local   local.tfvars: database and network off, every endpoint local;
-    aws     the defaults a real deployment gets (database, network, Multi-AZ, deletion protection on)."""
-    jobs = {
-        "local": local_plan_args(),
-        "aws": [f"-var=account_id={ACCOUNT_ID}", f"-var=local_endpoint={moto_endpoint}"],
-    }
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {name: pool.submit(tf.plan_json, name, *args) for name, args in jobs.items()}
-        return {name: f.result() for name, f in futures.items()}
+def terraform_runs(tf: Terraform, moto_endpoint: str) -> Iterator[dict[str, Future[Any]]]:
+    """Every plan and refused plan of the session, started at once on two threads (they share nothing but
+    the read-only data directory; each spends much of its time loading the provider): the plans of
+    session_plan_args (plan JSON) and REFUSALS (errors by variable). A test takes the one it reads."""
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs: dict[str, Future[Any]] = {
+        name: pool.submit(tf.plan_json, name, *args) for name, args in session_plan_args(moto_endpoint).items()}
+    runs.update({name: pool.submit(tf.refusal, *args) for name, args in REFUSALS.items()})
+    try:
+        yield runs
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def plans(terraform_runs: dict[str, Future[Any]]) -> dict[str, dict[str, Any]]:
+    """The local and aws plans (session_plan_args), made concurrently with the session's other runs."""
+    return {name: terraform_runs[name].result() for name in ("local", "aws")}

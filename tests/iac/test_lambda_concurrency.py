@@ -4,18 +4,17 @@ would leave less than min(100, limit) of the account's concurrency unreserved, s
 
 lambda_account_concurrency says what the account's limit is. At most database_connection_budget, the limit
 bounds the Postgres connections itself and no function gets a reservation; above it the reservations are
-required and a plan whose reservations AWS would refuse stops at validation, saying what to do. Cost: one
-local-mode plan for the small account, and two plans refused at validation (on this loaded 2-core machine
-81 s, 48 s and 23 s; the default case reads the session's plans)."""
+required and a plan whose reservations AWS would refuse stops at validation, saying what to do. Cost: no
+plan of its own. The session's plans serve it (tests/iac/conftest.py): the defaults, the longest-names plan
+in eu-central-1, which also carries a limit of 10, and two refused plans that also refuse a region for
+test_names.py (Terraform reports every refused variable of a plan; each test reads its own)."""
 
 from __future__ import annotations
 
-import re
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
-
-from tests.iac.conftest import ACCOUNT_ID, Terraform, local_plan_args
 
 
 def _functions(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -35,8 +34,10 @@ def test_default_reservations_fit_the_default_account(plans: dict[str, dict[str,
 
 
 @pytest.fixture(scope="module")
-def small_account_plan(tf: Terraform) -> dict[str, Any]:
-    return tf.plan_json("small-account", *local_plan_args(), "-var=lambda_account_concurrency=10")
+def small_account_plan(terraform_runs: dict[str, Future[Any]]) -> dict[str, Any]:
+    plan: dict[str, Any] = terraform_runs["longest-eu-central-1"].result()
+    assert str(plan["variables"]["lambda_account_concurrency"]["value"]) == "10"
+    return plan
 
 
 def test_a_new_accounts_limit_gets_no_reservations(small_account_plan: dict[str, Any]) -> None:
@@ -55,25 +56,24 @@ def test_a_new_accounts_limit_gets_no_reservations(small_account_plan: dict[str,
     assert mapping["scaling_config"][0]["maximum_concurrency"] <= 10
 
 
-def _refused(tf: Terraform, *var_args: str) -> str:
-    result = tf.run("plan", "-input=false", "-lock=false", "-no-color", tf.state, f"-var=account_id={ACCOUNT_ID}",
-                    *var_args, check=False)
-    assert result.returncode != 0, result.stdout
-    return re.sub(r"\s+", " ", result.stderr.replace("│", " "))
+def _refused(terraform_runs: dict[str, Future[Any]], run: str) -> str:
+    errors: dict[str, str] = terraform_runs[run].result()
+    assert "lambda_account_concurrency" in errors, errors
+    return errors["lambda_account_concurrency"]
 
 
-def test_reservations_an_account_cannot_hold_are_refused_at_plan(tf: Terraform) -> None:
+def test_reservations_an_account_cannot_hold_are_refused_at_plan(terraform_runs: dict[str, Future[Any]]) -> None:
     """150 is over the budget (so reservations are required) but leaves only 50 to reserve, under the
     defaults' 82: the plan stops and says what to do."""
-    message = _refused(tf, "-var=lambda_account_concurrency=150")
+    message = _refused(terraform_runs, "us-gov-west-1, limit 150")
+    assert "is 150" in message, message
     assert "reserves 82 in all" in message and "reserve at most 50" in message, message
     assert "Service Quotas" in message and "lower reserved_concurrency" in message, message
 
 
-def test_an_account_under_100_cannot_reserve_at_all(tf: Terraform) -> None:
+def test_an_account_under_100_cannot_reserve_at_all(terraform_runs: dict[str, Future[Any]]) -> None:
     """Under 100 AWS keeps the whole limit unreserved: with a smaller connection budget the reservations
     would be required and none can be held."""
-    message = _refused(tf, "-var=lambda_account_concurrency=60", "-var=database_connection_budget=50",
-                       '-var=reserved_concurrency={register=5,admit=4,start_analysis=4,callback=5,parse=5,'
-                       'validate=4,persist=5,record_failure=4,dispatch=1,migrate=1,api=10}')
+    message = _refused(terraform_runs, "eu-north-1, limit 60")
+    assert "is 60" in message and "reserves 48 in all" in message, message
     assert "reserve at most 0" in message, message
