@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from invoice_local.dbroles import role_urls
 
+from tests import tool_venvs
 from tests.shared_data import REPO_ROOT, skip_or_fail
 
 TF_DIR = REPO_ROOT / "terraform"
@@ -33,6 +34,15 @@ BUILD_SCRIPT = REPO_ROOT / "functions" / "build_package.py"
 LAMBDA_OUT = REPO_ROOT / "build" / "lambda"
 MIRROR = Path(os.environ.get("TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
 PROVIDER_VERSION = "5.100.0"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    tool_venvs.start(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    tool_venvs.stop()
+
 
 # The account the plans use: deliberately not moto's default, so a hard-coded account id would show.
 ACCOUNT_ID = "111122223333"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests import tool_venvs
 from tests.iac.conftest import TF_DIR
 from tests.shared_data import REPO_ROOT, skip_or_fail
 
@@ -33,6 +34,7 @@ def checkov_version() -> str:
 def report() -> dict[str, Any]:
     if shutil.which("make") is None:
         skip_or_fail("make is not on PATH (it creates checkov's virtual environment)")
+    tool_venvs.wait()  # made ahead while the first tests ran (tests/tool_venvs.py)
     made = subprocess.run(["make", "-s", "checkov-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=900)
     if made.returncode != 0:

@@ -35,6 +35,7 @@ import pytest
 from invoice_local.deployment import Deployment
 from invoice_local.emulation import snapshot
 
+from tests import tool_venvs
 from tests.shared_data import REPO_ROOT, skip_or_fail
 
 # The first test's setup waits for the session's deployment and plans when nothing before it did.
@@ -130,6 +131,7 @@ def rendered_policies(state: dict[str, Any], stack: Deployment, aws_plan: dict[s
 def parliament_python() -> Path:
     if shutil.which("make") is None:
         skip_or_fail("make is not on PATH (it creates parliament's virtual environment)")
+    tool_venvs.wait()  # made ahead while the first tests ran (tests/tool_venvs.py)
     made = subprocess.run(["make", "-s", "parliament-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=900)
     if made.returncode != 0:
