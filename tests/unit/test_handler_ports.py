@@ -10,7 +10,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from invoice_pipeline.adapters import aws, db, repository, results, slots
+from invoice_pipeline.adapters import aws, db, dbroles, repository, results, slots
 from invoice_pipeline.handlers import (
     admit,
     callback,
@@ -40,7 +40,7 @@ REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     validate: {"documents": repository, "results": results},
     persist: {"documents": repository, "results": results},
     record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions"},
-    migrate: {"migrations": db},
+    migrate: {"migrations": db, "logins": dbroles.logins_from_secrets},
 }
 
 
