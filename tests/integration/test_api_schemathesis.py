@@ -93,7 +93,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(api_stack: S
         result = subprocess.run(
             [str(st), "--config-file", str(config_file), "--no-color", "run", str(OPENAPI), "--url", server.url,
              "--header", f"Authorization: Bearer {server.token}", "--checks", "all", "--max-examples", "40",
-             "--seed", "20240301", "--workers", "1", "--report", "json", "--report-json-path", str(report),
+             "--seed", "20240301", "--workers", "2", "--report", "json", "--report-json-path", str(report),
              "--request-timeout", "60"],
             capture_output=True, text=True, timeout=900, cwd=tmp_path,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "api_hooks", "PYTHONPATH": str(tmp_path)},
