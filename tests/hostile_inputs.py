@@ -18,25 +18,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from tests.pdf_bytes import assemble_pdf
+
 if TYPE_CHECKING:
     from invoice_local.samples.model import Invoice
 
-# --- a minimal PDF writer -------------------------------------------------------------------------------------
+# --- PDFs -------------------------------------------------------------------------------------
 _PAGE_TEXT = b"BT /F1 11 Tf 72 720 Td (Terms and conditions, continued: nothing is due on this page.) Tj ET"
 
 
 def pdf_file(objects: Sequence[bytes], *, root: int = 1, header: bytes = b"%PDF-1.7\n") -> bytes:
     """A PDF whose objects are numbered 1.. in order, with a correct xref table and trailer."""
-    out = bytearray(header)
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
-    return bytes(out)
+    return assemble_pdf(objects, b"/Root %d 0 R" % root, header=header)
 
 
 def _stream(data: bytes) -> bytes:

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.shared_data import REPO_ROOT
+from tests.shared_data import REPO_ROOT, skip_or_fail
 
 TARGETS = {"test_checkov.py": "checkov-venv", "test_parliament.py": "parliament-venv"}
 _ahead: dict[str, subprocess.Popen[bytes]] = {}
@@ -45,3 +45,14 @@ def stop(process: subprocess.Popen[bytes] | None = None) -> None:
     if process is not None and process.poll() is None:
         process.kill()
         process.wait()
+
+
+def make(target: str, tool: str) -> None:
+    """`make -s target` once the ahead run is over: the tool's environment made, or a skip (a failure under
+    CI=true) saying why not."""
+    if shutil.which("make") is None:
+        skip_or_fail(f"make is not on PATH (it creates {tool}'s virtual environment)")
+    wait()
+    made = subprocess.run(["make", "-s", target], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    if made.returncode != 0:
+        skip_or_fail(f"could not install {tool} (needs PyPI once):\n{made.stdout}\n{made.stderr}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from tests import tool_venvs
 from tests.iac.conftest import TF_DIR
-from tests.shared_data import REPO_ROOT, skip_or_fail
+from tests.shared_data import REPO_ROOT
 
 CHECKOV = REPO_ROOT / "build" / "checkov-venv" / "bin" / "checkov"
 SKIP_COMMENT = re.compile(r"#checkov:skip=([A-Z0-9_]+):(.*)$", re.MULTILINE)
@@ -32,13 +31,7 @@ def checkov_version() -> str:
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    if shutil.which("make") is None:
-        skip_or_fail("make is not on PATH (it creates checkov's virtual environment)")
-    tool_venvs.wait()  # made ahead while the first tests ran (tests/tool_venvs.py)
-    made = subprocess.run(["make", "-s", "checkov-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=900)
-    if made.returncode != 0:
-        skip_or_fail(f"could not install checkov (needs PyPI once):\n{made.stdout}\n{made.stderr}")
+    tool_venvs.make("checkov-venv", "checkov")  # made ahead while the first tests ran (tests/tool_venvs.py)
     result = subprocess.run([str(CHECKOV), "-d", str(TF_DIR), "--framework", "terraform", "--skip-download",
                              "--compact", "--output", "json"], capture_output=True, text=True, timeout=600)
     # checkov exits 1 when a check fails: the report says which, so read it either way.

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -36,7 +35,7 @@ from invoice_local.deployment import Deployment
 from invoice_local.emulation import snapshot
 
 from tests import tool_venvs
-from tests.shared_data import REPO_ROOT, skip_or_fail
+from tests.shared_data import REPO_ROOT
 
 # The first test's setup waits for the session's deployment and plans when nothing before it did.
 pytestmark = pytest.mark.timeout(900)
@@ -129,13 +128,7 @@ def rendered_policies(state: dict[str, Any], stack: Deployment, aws_plan: dict[s
 
 @pytest.fixture(scope="module")
 def parliament_python() -> Path:
-    if shutil.which("make") is None:
-        skip_or_fail("make is not on PATH (it creates parliament's virtual environment)")
-    tool_venvs.wait()  # made ahead while the first tests ran (tests/tool_venvs.py)
-    made = subprocess.run(["make", "-s", "parliament-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=900)
-    if made.returncode != 0:
-        skip_or_fail(f"could not install parliament (needs PyPI once):\n{made.stdout}\n{made.stderr}")
+    tool_venvs.make("parliament-venv", "parliament")  # made ahead while the first tests ran (tests/tool_venvs.py)
     return PARLIAMENT_PYTHON
 
 

@@ -37,6 +37,7 @@ from invoice_pipeline.errors import (
     UnsupportedDocumentType,
 )
 
+from tests.pdf_bytes import assemble_pdf
 from tests.shared_data import INVOICES_DIR, require, skip_or_fail
 
 
@@ -62,20 +63,6 @@ def make_pdf(pages: int = 1, attachments: dict[str, bytes] | None = None,
     pdf.save(buf)
     pdf.close()
     return buf.getvalue()
-
-
-def assemble_pdf(objects: list[bytes], trailer: bytes) -> bytes:
-    """A PDF from numbered object bodies (object n is objects[n-1]), with a correct xref table."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d " % (len(objects) + 1) + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 _PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
