@@ -435,3 +435,23 @@ def test_distributed_map_lists_every_page_in_batches_and_fails_past_its_threshol
     failed = run("failed", bucket="canary-listing", prefix="in/", fail=True)
     assert (failed["status"], failed["error"]) == ("FAILED", "Incomplete")
     assert "tolerated failure threshold" in failed["cause"]
+
+
+def test_object_versions_list_keys_xml_cannot_hold(aws_env: None) -> None:
+    """s3_listing.py: botocore asks ListObjectVersions for url-encoded keys (moto 5.2.5 ignored that and
+    answered 500 for a key holding a control character); the keys come back as they were written."""
+    from invoice_local.emulation import s3_listing
+    from moto.s3.responses import S3Response
+
+    assert S3Response.list_object_versions is s3_listing.list_object_versions
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="canary-keys")
+    s3.put_bucket_versioning(Bucket="canary-keys", VersioningConfiguration={"Status": "Enabled"})
+    keys = ["incoming/\x1b[2Jclear.pdf", "incoming/a b+c%d.pdf", "incoming/plain.pdf"]
+    for key in keys:
+        s3.put_object(Bucket="canary-keys", Key=key, Body=b"x")
+    s3.delete_object(Bucket="canary-keys", Key=keys[0])  # a delete marker with that key too
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket="canary-keys", Prefix="incoming/",
+                                                                    PaginationConfig={"PageSize": 2}))
+    assert sorted(v["Key"] for p in pages for v in p.get("Versions", [])) == sorted(keys)
+    assert [m["Key"] for p in pages for m in p.get("DeleteMarkers", [])] == [keys[0]]

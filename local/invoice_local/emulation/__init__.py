@@ -17,6 +17,7 @@ from invoice_local.emulation import (
     eventbridge,
     lambda_runner,
     policy_conditions,
+    s3_listing,
     s3_post_policy,
     sqs_attributes,
     stepfunctions,
@@ -36,3 +37,4 @@ def install() -> None:
     distributed_map.install()
     sqs_attributes.install()
     s3_post_policy.install()
+    s3_listing.install()
