@@ -61,8 +61,9 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _titles(expense: dict[str, Any]) -> Iterable[tuple[str, int | None]]:
-    """(text, page) of what may hold an expense document's title."""
+def _titles(expense: dict[str, Any], first: int | None) -> Iterable[tuple[str, int | None]]:
+    """(text, page) of what may hold the title, in one expense document of an invoice whose first page is
+    `first` (None: unknown, every line counts)."""
     for item in _list(expense.get("SummaryFields")):
         item = _dict(item)
         if str(_dict(item.get("Type")).get("Text") or "").upper() == "INVOICE_RECEIPT_ID":
@@ -70,12 +71,9 @@ def _titles(expense: dict[str, Any]) -> Iterable[tuple[str, int | None]]:
             if isinstance(label, str):
                 page = item.get("PageNumber")
                 yield label, page if isinstance(page, int) else None
-    blocks = [_dict(b) for b in _list(expense.get("Blocks")) if _dict(b).get("BlockType") == "LINE"]
-    pages = [b["Page"] for b in blocks if isinstance(b.get("Page"), int)]
-    first = min(pages) if pages else None
-    for block in blocks:
+    for block in (_dict(b) for b in _list(expense.get("Blocks"))):
         page = block.get("Page") if isinstance(block.get("Page"), int) else None
-        if isinstance(block.get("Text"), str) and page in (first, None):
+        if block.get("BlockType") == "LINE" and isinstance(block.get("Text"), str) and page in (first, None):
             yield block["Text"], page
 
 
@@ -91,9 +89,10 @@ def mark_document_types(responses: Sequence[dict[str, Any]], invoices: list[dict
     for invoice in invoices:
         invoice["document_type"] = None
         provenance = invoice.get("provenance") or {}
+        first = min(provenance.get("pages") or [0]) or None
         for index in provenance.get("expense_indexes") or []:
-            found = next(((text, page) for expense in by_index.get(index, []) for text, page in _titles(expense)
-                          if is_credit_note_title(text)), None)
+            found = next(((text, page) for expense in by_index.get(index, [])
+                          for text, page in _titles(expense, first) if is_credit_note_title(text)), None)
             if found is not None:
                 invoice["document_type"] = CREDIT_NOTE
                 provenance.setdefault("fields", {})["document_type"] = {
