@@ -378,7 +378,8 @@ def test_invoice_view_has_line_items_issues_and_exact_amounts(api: str) -> None:
     assert inv["validation_status"] == "NEEDS_REVIEW"
     assert [i["position"] for i in inv["line_items"]] == [0, 1, 2]
     assert inv["line_items"][0] == {"position": 0, "description": "Item 0", "quantity": "1", "unit_price": "50.00",
-                                    "amount": "50.00", "product_code": "P0", "page": 1}
+                                    "amount": "50.00", "product_code": "P0", "page": 1, "unit": None,
+                                    "tax_rate": None}
     assert inv["issues"][0]["code"] == "TOTAL_MISMATCH" and inv["issues"][0]["severity"] == "error"
     assert inv["confidence"] == {"total": 0.98}
     assert inv["invoice_date"] == "2024-02-15"

@@ -48,6 +48,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The engines that read invoices (domain/textract.py ENGINES; a unit test holds the two equal).
+Engine = Literal["textract", "local", "e-invoice"]
+_ENGINE_TEXT = ("which engine read the invoice (its provenance.engine): textract (Amazon Textract), local (the "
+                "local engine standing in for it) or e-invoice (the document's own structured data, no OCR)")
+_DOCUMENT_TYPE_TEXT = ("UNTDID 1001 code: 380 invoice, 381 credit note, 384 corrected invoice, ...; null where "
+                       "the engine cannot tell. Amounts are as the document states them, never sign-flipped: a "
+                       "credit note is told apart by this code")
+
+
 # --- errors -------------------------------------------------------------------------------------------
 class ErrorDetail(_Model):
     field: str = Field(description="where the problem is, e.g. query.limit or body.size")
@@ -86,6 +95,8 @@ class DocumentSummary(_Model):
     invoice_date: date | None
     total: Amount | None
     currency: str | None
+    engine: Engine | None = Field(default=None, description="of the first invoice: " + _ENGINE_TEXT)
+    document_type: str | None = Field(default=None, description="of the first invoice: " + _DOCUMENT_TYPE_TEXT)
     created_at: datetime
     updated_at: datetime
 
@@ -144,6 +155,10 @@ class LineItem(_Model):
     amount: Amount | None
     product_code: str | None
     page: int | None
+    unit: str | None = Field(default=None, description="unit of the quantity (an e-invoice's UN/ECE Rec 20 code: "
+                                                       "C62, HUR, KGM); null where the engine read none")
+    tax_rate: Amount | None = Field(default=None, description="VAT rate in percent (\"19.00\"); null where the "
+                                                             "engine read none")
 
 
 class Issue(BaseModel):
@@ -153,6 +168,42 @@ class Issue(BaseModel):
     severity: str | None = None
     field: str | None = None
     message: str | None = None
+
+
+class AllowanceCharge(_Model):
+    """A document-level allowance or charge (an e-invoice's BG-20/BG-21), already inside the subtotal."""
+
+    charge: bool = Field(description="true for a charge (adds), false for an allowance (subtracts)")
+    amount: Amount | None
+    base_amount: Amount | None = None
+    percent: Amount | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    tax_category: str | None = None
+    tax_rate: Amount | None = None
+
+
+class TaxLine(_Model):
+    """VAT for one category and rate (BG-23)."""
+
+    category: str | None
+    rate: Amount | None
+    taxable_amount: Amount | None
+    tax_amount: Amount | None
+    exemption_reason: str | None = None
+
+
+class Payment(_Model):
+    """How to pay, as an e-invoice states it (BG-16, BT-20)."""
+
+    terms: str | None = None
+    means_code: str | None = Field(default=None, description="UNCL 4461: 58 SEPA credit transfer, 59 SEPA "
+                                                             "direct debit, ...")
+    iban: str | None = None
+    account_name: str | None = None
+    bic: str | None = None
+    creditor_reference: str | None = None
+    mandate_reference: str | None = None
 
 
 class Invoice(_Model):
@@ -170,6 +221,15 @@ class Invoice(_Model):
     discount: Amount | None
     total: Amount | None
     amount_due: Amount | None
+    engine: Engine | None = Field(description=_ENGINE_TEXT)
+    document_type: str | None = Field(description=_DOCUMENT_TYPE_TEXT)
+    delivery_date: date | None = Field(description="actual delivery date (an e-invoice's BT-72)")
+    prepaid: Amount | None = Field(description="amount already paid (BT-113): amount_due = total - prepaid")
+    allowances_charges: list[AllowanceCharge] | None = Field(
+        description="document-level allowances and charges; null where the engine reads none (OCR)")
+    tax_breakdown: list[TaxLine] | None = Field(description="VAT per category and rate; null where the engine "
+                                                            "reads none (OCR)")
+    payment: Payment | None = Field(description="payment terms and account; null where the engine reads none (OCR)")
     validation_status: InvoiceStatus
     issues: list[Issue]
     confidence: dict[str, Any]
