@@ -26,6 +26,11 @@ XML_EVENT = load_event("read_einvoice_input", document__media_type="application/
 MINIMUM = cii_xml(SAMPLE, profile="urn:factur-x.eu:1p0:minimum")
 
 
+def minimum_pdf() -> bytes:
+    """A PDF carrying a Factur-X MINIMUM XML (factur-x's generator refuses it: it fails the EN 16931 XSD)."""
+    return pdf_with_attachment("factur-x.xml", MINIMUM, *printed(SAMPLE))
+
+
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float]]:
     seen: list[tuple[str, float]] = []
@@ -91,14 +96,14 @@ def test_an_unsupported_profile_fails_by_default(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(UnsupportedEInvoice, match="minimum"):
         read_einvoice.handle(EVENT, read_einvoice.Ports(
             documents=FakeDocuments(journal), results=FakeResults(journal),
-            s3=FakeS3(journal, {(DOC["bucket"], DOC["key"]): pdf_with_attachment("factur-x.xml", MINIMUM, *printed(SAMPLE))})))
+            s3=FakeS3(journal, {(DOC["bucket"], DOC["key"]): minimum_pdf()})))
     assert journal.names() == ["s3.get_object"]
 
 
 def test_with_the_ocr_setting_an_unsupported_pdf_goes_to_textract(monkeypatch: pytest.MonkeyPatch,
                                                                    counted: list[tuple[str, float]]) -> None:
     monkeypatch.setenv("EINVOICE_UNSUPPORTED_PROFILE", "ocr")
-    output, journal, _ = run(pdf_with_attachment("factur-x.xml", MINIMUM, *printed(SAMPLE)))
+    output, journal, _ = run(minimum_pdf())
     assert output["action"] == "ocr" and "minimum" in output["reason"]
     assert journal.names() == ["s3.get_object"]  # no status change: Queue makes it QUEUED
     validate_definition("states", "read_einvoice_output", output)
@@ -114,7 +119,7 @@ def test_a_bare_xml_of_an_unsupported_profile_fails_whatever_the_setting(monkeyp
 def test_an_unknown_setting_is_an_error_not_a_silent_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EINVOICE_UNSUPPORTED_PROFILE", "textract")
     with pytest.raises(ValueError, match="EINVOICE_UNSUPPORTED_PROFILE"):
-        run(pdf_with_attachment("factur-x.xml", MINIMUM, *printed(SAMPLE)))
+        run(minimum_pdf())
 
 
 def test_hostile_xml_in_a_pdf_fails_by_name_with_nothing_stored(monkeypatch: pytest.MonkeyPatch) -> None:
