@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 from invoice_local.deployment import Deployment as Stack
+from invoice_local.emulation import lambda_runner
 from invoice_local.emulation import textract as standin_mod
 from invoice_pipeline.adapters import repository
 from invoice_pipeline.domain.einvoice.pdf import read_pdf
+from invoice_pipeline.schemas import validate_definition
 
 from tests.einvoice_samples import SAMPLE_DEFAULT, cii_xml, factur_x, printed, ubl_xml
 from tests.integration.test_api_routes import api_fixture, call  # noqa: F401 - registers `api`
@@ -98,6 +100,18 @@ def test_einvoices_skip_textract_and_store_their_data(stack: Stack, standin: sta
         stack.upload(key, body)
     executions = stack.wait_for_executions(len(uploads), timeout=180)
     assert [e["status"] for e in executions] == ["SUCCEEDED"] * len(uploads), executions
+
+    # What the state machine passed ReadEInvoice and Validate, and what they returned, is what
+    # schemas/states.schema.json says (Validate's `parsed` is ReadEInvoice's output here).
+    key_of = {name: key for key, name in stack.function_names.items()}
+    checked = set()
+    for invocation in list(lambda_runner.invocations):
+        fn = key_of[invocation["function"]]
+        if fn in ("read_einvoice", "validate", "persist") and invocation["ok"]:
+            validate_definition("states", f"{fn}_input", invocation["event"])
+            validate_definition("states", f"{fn}_output", invocation["result"])
+            checked.add(fn)
+    assert checked == {"read_einvoice", "validate", "persist"}
 
     # Not one Textract call, and no execution passed a Textract state.
     assert standin.log.calls() == []
