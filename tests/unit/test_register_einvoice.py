@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from invoice_pipeline.domain import upload
+from invoice_pipeline.domain.einvoice import safe_xml
 from invoice_pipeline.domain.einvoice.safe_xml import MAX_XML_BYTES
 from invoice_pipeline.domain.sniff import XML
 from invoice_pipeline.errors import (
@@ -96,7 +97,7 @@ def test_a_50_mb_xml_is_refused_by_its_size_before_it_is_parsed(tmp_path: Path,
     def never(*_: Any, **__: Any) -> None:
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(upload, "parse_xml", never)
+    monkeypatch.setattr(safe_xml, "parse_xml", never)
     path = tmp_path / "huge.xml"
     with path.open("wb") as f:
         f.write(cii_xml(SAMPLE))

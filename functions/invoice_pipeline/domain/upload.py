@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoice_pipeline.domain.einvoice.detect import identify
-from invoice_pipeline.domain.einvoice.safe_xml import MAX_XML_BYTES, parse_xml
 from invoice_pipeline.domain.sniff import (
     HEAD_BYTES,
     XML,
@@ -47,6 +45,10 @@ def action_for(info: DocumentInfo) -> str:
 
 
 def _inspect_xml(path: Path, *, size: int) -> DocumentInfo:
+    # Imported here: lxml (and factur-x, for the profile) load only when an XML arrives, not at every cold start.
+    from invoice_pipeline.domain.einvoice.detect import identify
+    from invoice_pipeline.domain.einvoice.safe_xml import MAX_XML_BYTES, parse_xml
+
     largest = max(size, path.stat().st_size)  # the object may have been replaced between HEAD and GET
     if largest > MAX_XML_BYTES:
         raise EInvoiceTooLarge(f"the XML is {largest / 1048576:.1f} MB, over the {MAX_XML_BYTES // 1048576} MB"
