@@ -16,7 +16,8 @@ from invoice_pipeline.domain.sniff import MAX_BYTES
 from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus, ReprocessableStatus
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1234.56"])]
-UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+# What an upload may be labelled; Register judges the bytes, not the label (an XML only as an e-invoice).
+UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff", "application/xml", "text/xml"]
 # Postgres text cannot hold NUL: refuse it as bad input rather than fail in the database.
 NO_NUL = r"^[^\x00]*$"
 

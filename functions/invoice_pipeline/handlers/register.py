@@ -1,7 +1,8 @@
 """Register: identify the uploaded object, check it, hash it, and create (or find) its document row.
 
 Input: {"event": <EventBridge S3 Object Created event>, "execution_arn": str}
-Output: {"action": "analyze" | "duplicate" | "skip", "document_id", ...} — the state machine routes on action."""
+Output: {"action": "analyze" | "einvoice" | "duplicate" | "skip", "document_id", ...} — the state machine routes on
+action: "einvoice" (domain/upload.py) skips Textract for the ReadEInvoice state."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.analysis_timeout import analysis_timeout
 from invoice_pipeline.domain.events import S3Source, s3_source
-from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
+from invoice_pipeline.domain.sniff import MAX_BYTES, XML
 from invoice_pipeline.domain.status import DocumentStatus
+from invoice_pipeline.domain.upload import ANALYZE, EINVOICE, action_for, inspect_upload
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, S3Objects
@@ -87,7 +89,9 @@ def _already_registered(doc: repository.Document, src: S3Source, execution_arn: 
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED:
-        return _output("analyze", doc, src)
+        # A bare XML can only be read as an e-invoice. (A Factur-X PDF met again here goes to Textract: what it
+        # embeds is not stored on the document, and OCR reads it too, only at a cost.)
+        return _output(EINVOICE if doc.media_type == XML else ANALYZE, doc, src)
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.DUPLICATE:
         return _output("duplicate", doc, src)
     logger.info("object version already registered: skipping", extra={"document_id": str(doc.id),
@@ -127,7 +131,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     path = Path(tmp)
     try:
         sha256 = _download_hashing(src, path, ports.s3)
-        info = inspect_document(path, size=size)
+        info = inspect_upload(path, size=size)
     finally:
         path.unlink(missing_ok=True)
 
@@ -143,7 +147,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
         return _output("duplicate", reg.document, src)
     count("DocumentReprocessed" if reprocess else "DocumentRegistered")
-    return _output("analyze", reg.document, src, embedded_einvoice=info.embedded_einvoice)
+    return _output(action_for(info), reg.document, src, embedded_einvoice=info.embedded_einvoice)
 
 
 @lambda_entry
