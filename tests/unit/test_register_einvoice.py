@@ -113,3 +113,12 @@ def test_a_lambda_retry_of_a_registered_xml_carries_on_to_the_einvoice_branch() 
     result, journal = run(EVENT, existing=doc)
     assert result["action"] == "einvoice"
     assert journal.names() == ["documents.find_by_source"]
+
+
+def test_a_lambda_retry_of_a_registered_factur_x_pdf_still_takes_the_einvoice_branch() -> None:
+    data = pdf_with_attachment("factur-x.xml", cii_xml(SAMPLE), *printed(SAMPLE))
+    doc = make_document(object_key=KEY, version_id=VERSION_ID, status="RECEIVED", execution_arn=ARN,
+                        media_type="application/pdf", page_count=1, sha256=hashlib.sha256(data).hexdigest())
+    result, journal = run(EVENT, existing=doc, data=data)
+    assert (result["action"], result["embedded_einvoice"]) == ("einvoice", "factur-x.xml")
+    assert "documents.register" not in journal.names()

@@ -19,7 +19,7 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.analysis_timeout import analysis_timeout
 from invoice_pipeline.domain.events import S3Source, s3_source
-from invoice_pipeline.domain.sniff import MAX_BYTES, XML
+from invoice_pipeline.domain.sniff import MAX_BYTES, PDF, XML
 from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.domain.upload import ANALYZE, EINVOICE, action_for, inspect_upload
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
@@ -89,8 +89,7 @@ def _already_registered(doc: repository.Document, src: S3Source, execution_arn: 
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED:
-        # A bare XML can only be read as an e-invoice. (A Factur-X PDF met again here goes to Textract: what it
-        # embeds is not stored on the document, and OCR reads it too, only at a cost.)
+        # A bare XML can only be read as an e-invoice (a PDF's attachment is looked at again: _own_retry).
         return _output(EINVOICE if doc.media_type == XML else ANALYZE, doc, src)
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.DUPLICATE:
         return _output("duplicate", doc, src)
@@ -98,6 +97,13 @@ def _already_registered(doc: repository.Document, src: S3Source, execution_arn: 
                                                                        "status": doc.status})
     count("RedeliveredEvent")
     return _output("skip", doc, src, reason=f"already registered by {doc.execution_arn}")
+
+
+def _own_retry(doc: repository.Document | None, execution_arn: str) -> bool:
+    """A Lambda retry of this very execution's Register after it registered a PDF: whether the PDF embeds an
+    e-invoice is not stored on the document, so it is looked at again, or a Factur-X would go to Textract."""
+    return (doc is not None and doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED
+            and doc.media_type == PDF)
 
 
 def _reprocess_request(raw_event: Any, existing: repository.Document | None,
@@ -117,7 +123,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
     existing = ports.documents.find_by_source(src.bucket, src.key, src.version_id)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
-    if existing is not None and reprocess is None:
+    own_retry = _own_retry(existing, execution_arn) and reprocess is None
+    if existing is not None and reprocess is None and not own_retry:
         return _already_registered(existing, src, execution_arn)
 
     size = int(_head(src, ports.s3)["ContentLength"])
@@ -135,6 +142,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     finally:
         path.unlink(missing_ok=True)
 
+    if own_retry and existing is not None:
+        return _output(action_for(info), existing, src, embedded_einvoice=info.embedded_einvoice)
     reg = ports.documents.register(
         bucket=src.bucket, key=src.key, version_id=src.version_id, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
