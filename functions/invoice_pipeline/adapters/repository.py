@@ -14,6 +14,7 @@ from typing import Any
 
 from pg8000.exceptions import DatabaseError
 
+from invoice_pipeline.adapters import duplicates
 from invoice_pipeline.adapters.db import Connection, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
@@ -361,6 +362,8 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                 alts=json.dumps(inv.get("alternatives", {})), prov=json.dumps(inv.get("provenance", {})),
             )
             _insert_line_items(con, inv_id, inv.get("line_items", []))
+        if held := duplicates.flag_duplicates(con, doc_id, current.sha256, normalized):
+            status, issues = DocumentStatus.NEEDS_REVIEW, [*issues, *held]
         con.run("UPDATE documents SET status = :st, updated_at = now() WHERE id = :id", st=status, id=doc_id)
         _event(con, doc_id, current.status, status,
                {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},
