@@ -16,6 +16,7 @@ import pytest
 from invoice_local import dbroles as local_dbroles
 from invoice_pipeline.adapters import db, duplicates, repository
 from invoice_pipeline.adapters.dburl import connect_kwargs
+from invoice_pipeline.domain import duplicates as dup
 from invoice_pipeline.domain.duplicates import ISSUE_CODE
 from invoice_pipeline.domain.status import DocumentStatus
 from invoice_pipeline.errors import DuplicateNotPending, InvoiceNotFound
@@ -99,7 +100,8 @@ def two_connections(clean_db: str) -> Iterator[tuple[pg8000.native.Connection, p
 
 def _insert_invoice(con: pg8000.native.Connection, doc_id: uuid.UUID) -> None:
     con.run("INSERT INTO invoices (id, document_id, seq, vendor_name, invoice_number, total, validation_status)"
-            " VALUES (:id, :d, 0, 'Azure Interior', 'INV/2023/03/0008', 279.84, 'COMPLETED')", id=uuid.uuid4(), d=doc_id)
+            " VALUES (:id, :d, 0, 'Azure Interior', 'INV/2023/03/0008', 279.84, 'COMPLETED')",
+            id=uuid.uuid4(), d=doc_id)
 
 
 def test_two_copies_persisting_at_once_do_not_both_pass(two_connections) -> None:
@@ -157,3 +159,31 @@ def test_a_reviewer_clears_or_confirms_through_the_api_role(clean_db: str) -> No
         duplicates.confirm_duplicate(first["id"])  # never flagged
     with pytest.raises(InvoiceNotFound):
         duplicates.clear_duplicate(uuid.uuid4())
+
+
+# (new, earlier): the SQL lookup must decide as domain/duplicates.tier_of does.
+PAIRS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (normalized(invoice_number="INV/2023/03/OOO8"), normalized()),
+    (normalized(invoice_number="INV/2023/03/0009"), normalized()),
+    (normalized(invoice_number=None), normalized()),
+    (normalized(invoice_number="X", invoice_date=None), normalized()),
+    (normalized(total="279.85"), normalized()),
+    (normalized(total=None), normalized()),
+    (normalized(document_type="381"), normalized()),
+    (normalized(document_type="381"), normalized(document_type="81")),
+    (normalized(vendor={"tax_id": "DE 1"}), normalized(vendor={"tax_id": "DE1", "name": "Else"})),
+    (normalized(vendor={"tax_id": "DE 1"}), normalized(vendor={"tax_id": "DE2"})),
+    (normalized(vendor={"tax_id": "DE 1"}), normalized()),
+    (normalized(vendor={"tax_id": "DE 1", "name": None}), normalized()),
+    (normalized(vendor={"name": None}), normalized(vendor={"name": None})),
+]
+
+
+def test_the_lookup_decides_as_the_domain_rule(clean_db: str) -> None:
+    for n, (new, earlier) in enumerate(PAIRS):
+        with db.transaction() as con:
+            con.run("TRUNCATE documents CASCADE")
+        persist(document(f"{n}-earlier.pdf"), earlier)
+        stored = persist(document(f"{n}-new.png"), new)
+        expected = dup.tier_of(dup.keys_of(new["invoices"][0]), dup.keys_of(earlier["invoices"][0]))
+        assert stored["duplicate_tier"] == (expected.value if expected else None), (n, new, earlier)

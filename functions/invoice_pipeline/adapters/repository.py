@@ -333,7 +333,8 @@ def _date(value: str | None) -> date | None:
 def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: DocumentStatus,
                      issues: list[dict[str, Any]], execution_arn: str | None) -> Document:
     """Write every invoice of a document and move it to its final status, all in one transaction.
-    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy."""
+    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy. An invoice
+    that possibly duplicates one stored from other bytes is held (NEEDS_REVIEW; adapters/duplicates.py)."""
     doc_id = uuid.UUID(str(doc_id))
     with transaction() as con:
         current = _one(con, "id = :id FOR UPDATE", id=doc_id)

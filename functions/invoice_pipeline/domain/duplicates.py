@@ -208,11 +208,6 @@ class Keys:
         """Enough to compare: a seller and a total (both tiers need them)."""
         return self.total is not None and (self.seller_tax_key is not None or self.seller_name_key is not None)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"seller_tax_key": self.seller_tax_key, "seller_name_key": self.seller_name_key,
-                "number_key": self.number_key, "total": self.total, "invoice_date": self.invoice_date,
-                "credit_note": self.credit_note}
-
 
 def keys_of(invoice: dict[str, Any]) -> Keys:
     """The keys of a normalized invoice (schemas/invoice.schema.json)."""
@@ -235,7 +230,7 @@ def same_seller(a: Keys, b: Keys) -> bool:
 
 def tier_of(new: Keys, earlier: Keys) -> DuplicateTier | None:
     """Whether `earlier` is a possible duplicate of `new`, and how strongly. The adapter's SQL says the same
-    (adapters/duplicates.py); tests/unit/test_duplicates.py holds both to these cases."""
+    (adapters/duplicates.py); tests/integration/test_duplicate_control.py holds it to this function."""
     if not (new.comparable and earlier.comparable):
         return None
     if new.credit_note != earlier.credit_note or new.total != earlier.total or not same_seller(new, earlier):
