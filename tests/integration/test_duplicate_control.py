@@ -90,7 +90,9 @@ def _connect(url: str) -> pg8000.native.Connection:
 
 @pytest.fixture
 def two_connections(clean_db: str) -> Iterator[tuple[pg8000.native.Connection, pg8000.native.Connection]]:
-    a, b = _connect(clean_db), _connect(clean_db)
+    # As Persist runs: the pipeline's database role.
+    pipeline = local_dbroles.role_urls(clean_db)["pipeline"]
+    a, b = _connect(pipeline), _connect(pipeline)
     try:
         yield a, b
     finally:

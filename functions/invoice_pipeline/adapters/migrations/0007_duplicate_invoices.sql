@@ -28,6 +28,11 @@ ALTER TABLE invoices
 CREATE INDEX invoices_duplicate_number ON invoices (number_key, total) WHERE number_key IS NOT NULL;
 CREATE INDEX invoices_duplicate_date ON invoices (invoice_date, total) WHERE invoice_date IS NOT NULL;
 
+-- Persist fills the keys and the flag after inserting the rows (adapters/duplicates.flag_duplicates); the rest of
+-- an invoice it only ever inserts or deletes.
+GRANT UPDATE (seller_tax_key, seller_name_key, number_key, credit_note, duplicate_of_invoice, duplicate_of_document,
+              duplicate_tier, issues, validation_status) ON invoices TO invoice_pipeline;
+
 -- The review routes clear a flag (issues and validation_status recomputed) or confirm it; nothing else of an
 -- invoice is theirs to change here.
 GRANT UPDATE (duplicate_review, issues, validation_status) ON invoices TO invoice_api;
