@@ -3,10 +3,11 @@ real PDF invoice and a PNG rendering of its first page (other bytes, so Register
 apply; the PNG goes through OCR, the PDF through its text layer) give one invoice and one POSSIBLE_DUPLICATE
 linked to it, shown by GET /documents/{id}/invoice.
 
-The document: AmazonWebServices.pdf, because the local engine reads the PNG's number, total, date and seller the
-same as the PDF's. Tried in order of the data set on a 200 dpi rendering, it was the first that does;
-AzureInterior.pdf's scan gives the seller as "azure" (the logo) and QualityHosting.pdf's no total, so neither
-would be recognised, and that is the OCR's limit, not the control's."""
+The document: AmazonWebServices.pdf, the first in the data set's order whose 200 dpi rendering the local engine
+reads with the PDF's number, total and seller. Of nine tried, six do (AmazonWebServices, coolblue1, coolblue2,
+NetpresseInvoice, FlipkartInvoice, SammyMaystoneLinesTest); on three the scan loses a field the control needs,
+which is the OCR's limit and not the control's: AzureInterior's seller comes out as "azure" (the logo), and
+QualityHosting's and EN16931_Einfach's total is not found."""
 
 from __future__ import annotations
 
@@ -41,13 +42,21 @@ def first_page_png(pdf: bytes) -> bytes:
 
 
 @pytest.mark.timeout(600)
-def test_a_pdf_and_a_png_of_its_first_page_are_one_invoice_and_one_possible_duplicate(stack: Stack, api: str) -> None:
-    standin_mod.configure(engine=LocalExpenseEngine())
+def test_a_pdf_and_a_png_of_its_first_page_are_one_invoice_and_one_possible_duplicate(
+        stack: Stack, api: str, standin: standin_mod._State) -> None:
     pdf = require(INVOICES_DIR / SOURCE).read_bytes()
+    png = first_page_png(pdf)
+    # The local engine reads both here, before the upload, and the stand-in answers with what it read: the same
+    # as configuring it as the stand-in's engine, except that the OCR's seconds (a minute on a busy 2-core
+    # machine) are not spent inside the deployment's 12 s analysis timeout.
+    engine = LocalExpenseEngine()
+    for content, read_by in ((pdf, "text"), (png, "ocr")):
+        standin.engine.add(content, engine.analyze(content))  # type: ignore[attr-defined]
+        assert [page.source for page in engine.last_pages] == [read_by]
     stack.upload("incoming/aws.pdf", pdf)
-    (first,) = stack.wait_for_executions(1, timeout=300)
-    stack.upload("incoming/aws-scan.png", first_page_png(pdf))
-    _, second = stack.wait_for_executions(2, timeout=300)
+    (first,) = stack.wait_for_executions(1)
+    stack.upload("incoming/aws-scan.png", png)
+    _, second = stack.wait_for_executions(2)
     assert first["status"] == second["status"] == "SUCCEEDED"
 
     with db.transaction() as con:
