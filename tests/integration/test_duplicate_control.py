@@ -189,3 +189,37 @@ def test_the_lookup_decides_as_the_domain_rule(clean_db: str) -> None:
         stored = persist(document(f"{n}-new.png"), new)
         expected = dup.tier_of(dup.keys_of(new["invoices"][0]), dup.keys_of(earlier["invoices"][0]))
         assert stored["duplicate_tier"] == (expected.value if expected else None), (n, new, earlier)
+
+
+def test_after_an_edit_the_lookup_runs_again_as_the_api_role(clean_db: str) -> None:
+    first = persist(document("a.pdf"), normalized())
+    misread = persist(document("a.png"), normalized(invoice_number="INV/2023/08/0008", total="279.34"))
+    assert misread["duplicate_tier"] is None  # the scan's total and number were misread: nothing to match
+    api = _connect(local_dbroles.role_urls(clean_db)["api"])
+    try:
+        api.run("START TRANSACTION")
+        # The reviewer corrects the total: the same seller, total and date, another number.
+        issue = duplicates.recheck_in(api, misread["id"], normalized(invoice_number="INV/2023/08/0008")["invoices"][0])
+        assert issue is not None and (issue["tier"], issue["duplicate_of_invoice"]) == ("weak", str(first["id"]))
+        # ... then the number: a strong match.
+        issue = duplicates.recheck_in(api, misread["id"], normalized()["invoices"][0])
+        assert issue is not None and issue["tier"] == "strong"
+        api.run("COMMIT")
+        (now,) = repository.invoices_for(misread["document_id"])
+        assert (now["duplicate_tier"], now["duplicate_of_invoice"], now["number_key"]) == (
+            "strong", first["id"], first["number_key"])
+        api.run("START TRANSACTION")
+        assert duplicates.recheck_in(api, misread["id"], normalized(total="1.00")["invoices"][0]) is None
+        api.run("COMMIT")
+        (now,) = repository.invoices_for(misread["document_id"])
+        assert now["duplicate_tier"] is None and now["duplicate_of_invoice"] is None
+        # A decision stands: after a clear, an edit back to the original's values is not flagged again.
+        api.run("START TRANSACTION")
+        duplicates.recheck_in(api, misread["id"], normalized()["invoices"][0])
+        duplicates.clear_duplicate_in(api, misread["id"])
+        assert duplicates.recheck_in(api, misread["id"], normalized()["invoices"][0]) is None
+        api.run("COMMIT")
+    finally:
+        api.close()
+    with pytest.raises(InvoiceNotFound):
+        duplicates.recheck_in(db.connection(), uuid.uuid4(), normalized()["invoices"][0])

@@ -1,5 +1,6 @@
-"""The duplicate-invoice control in Postgres: Persist's lookup (`flag_duplicates`, inside its transaction) and
-the reviewer's two answers (`clear_duplicate`, `confirm_duplicate`). The rule is domain/duplicates.py's.
+"""The duplicate-invoice control in Postgres: Persist's lookup (`flag_duplicates`, inside its transaction), the
+lookup again after a reviewer's edit (`recheck_in`), and the reviewer's two answers (`clear_duplicate`,
+`confirm_duplicate`). The rule is domain/duplicates.py's.
 
 Concurrency: two documents of the same invoice persisting at once must not both pass. A unique index cannot
 say it (a duplicate is stored, flagged, not refused), so each Persist takes a transaction-scoped advisory lock
@@ -29,7 +30,7 @@ from invoice_pipeline.domain.validation import RULES, Issue, outcome
 from invoice_pipeline.errors import DuplicateNotPending, InvoiceNotFound
 
 __all__ = ["DUPLICATE_LOCKS", "Match", "clear_duplicate", "clear_duplicate_in", "confirm_duplicate",
-           "confirm_duplicate_in", "find_earlier", "flag_duplicates"]
+           "confirm_duplicate_in", "find_earlier", "flag_duplicates", "recheck_in"]
 
 # pg_advisory_xact_lock(DUPLICATE_LOCKS, hashtext(kind and total)): a key space of its own (repository's
 # REPROCESS_LOCKS is 7_263_542). A hash collision only makes two unrelated documents wait for each other.
@@ -107,18 +108,46 @@ def flag_duplicates(con: Connection, document_id: uuid.UUID, sha256: str | None,
     added: list[dict[str, Any]] = []
     for seq, k in enumerate(keys):
         match = find_earlier(con, k, document_id=document_id, sha256=sha256)
-        sets = ("seller_tax_key = :tax, seller_name_key = :name, number_key = :num, credit_note = :credit")
-        params: dict[str, Any] = {"tax": k.seller_tax_key, "name": k.seller_name_key, "num": k.number_key,
-                                  "credit": k.credit_note, "doc": document_id, "seq": seq}
+        sets, params = _key_and_link_sets(k, match)
         if match is not None:
             issue = match.issue(seq)
             added.append(issue)
-            sets += (", duplicate_of_invoice = :dup_inv, duplicate_of_document = :dup_doc, duplicate_tier = :tier,"
-                     " issues = issues || CAST(:issue AS jsonb), validation_status = :held")
-            params.update(dup_inv=match.invoice_id, dup_doc=match.document_id, tier=match.tier.value,
-                          issue=json.dumps([issue]), held=InvoiceStatus.NEEDS_REVIEW)
-        con.run(f"UPDATE invoices SET {sets} WHERE document_id = :doc AND seq = :seq", **params)
+            sets += ", issues = issues || CAST(:issue AS jsonb), validation_status = :held"
+            params.update(issue=json.dumps([issue]), held=InvoiceStatus.NEEDS_REVIEW)
+        con.run(f"UPDATE invoices SET {sets} WHERE document_id = :doc AND seq = :seq", doc=document_id, seq=seq,
+                **params)
     return added
+
+
+def _key_and_link_sets(k: Keys, match: Match | None) -> tuple[str, dict[str, Any]]:
+    sets = ("seller_tax_key = :tax, seller_name_key = :name, number_key = :num, credit_note = :credit,"
+            " duplicate_of_invoice = :dup_inv, duplicate_of_document = :dup_doc, duplicate_tier = :tier")
+    return sets, {"tax": k.seller_tax_key, "name": k.seller_name_key, "num": k.number_key, "credit": k.credit_note,
+                  "dup_inv": match.invoice_id if match else None, "dup_doc": match.document_id if match else None,
+                  "tier": match.tier.value if match else None}
+
+
+def recheck_in(con: Connection, invoice_id: uuid.UUID | str, invoice: dict[str, Any]) -> dict[str, Any] | None:
+    """After a reviewer's edit (PATCH), in its transaction: the invoice's keys from its edited fields (a
+    normalized invoice), and, unless a reviewer already cleared or confirmed the flag, the lookup again, whose
+    link and tier replace the old ones. Returns the POSSIBLE_DUPLICATE issue for the caller to add to the issues
+    that validation gives the edited invoice (None: no possible duplicate); the caller writes issues and status."""
+    found = rows(con, "SELECT i.id, i.document_id, i.seq, i.duplicate_review, d.sha256 FROM invoices i"
+                      " JOIN documents d ON d.id = i.document_id WHERE i.id = :id FOR UPDATE OF i",
+                 id=uuid.UUID(str(invoice_id)))
+    if not found:
+        raise InvoiceNotFound(f"invoice {invoice_id} does not exist")
+    row, keys = found[0], keys_of(invoice)
+    if row["duplicate_review"] is not None:
+        con.run("UPDATE invoices SET seller_tax_key = :tax, seller_name_key = :name, number_key = :num,"
+                " credit_note = :credit WHERE id = :id", tax=keys.seller_tax_key, name=keys.seller_name_key,
+                num=keys.number_key, credit=keys.credit_note, id=row["id"])
+        return None
+    _lock(con, [keys])
+    match = find_earlier(con, keys, document_id=row["document_id"], sha256=row["sha256"])
+    sets, params = _key_and_link_sets(keys, match)
+    con.run(f"UPDATE invoices SET {sets} WHERE id = :id", id=row["id"], **params)
+    return match.issue(row["seq"]) if match else None
 
 
 # --- a reviewer's answer ------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ CREATE INDEX invoices_duplicate_date ON invoices (invoice_date, total) WHERE inv
 GRANT UPDATE (seller_tax_key, seller_name_key, number_key, credit_note, duplicate_of_invoice, duplicate_of_document,
               duplicate_tier, issues, validation_status) ON invoices TO invoice_pipeline;
 
--- The review routes clear a flag (issues and validation_status recomputed) or confirm it; nothing else of an
--- invoice is theirs to change here.
-GRANT UPDATE (duplicate_review, issues, validation_status) ON invoices TO invoice_api;
+-- The review routes clear a flag (issues and validation_status recomputed) or confirm it, and after an edit
+-- look again (new keys, link and tier: adapters/duplicates.recheck_in); nothing else of an invoice is theirs to
+-- change here.
+GRANT UPDATE (duplicate_review, issues, validation_status, seller_tax_key, seller_name_key, number_key,
+              credit_note, duplicate_of_invoice, duplicate_of_document, duplicate_tier) ON invoices TO invoice_api;
