@@ -309,8 +309,8 @@ def test_bad_cursors_are_400_bad_cursor(api: str) -> None:
 
 
 def test_a_cursor_is_only_valid_for_its_filters(api: str) -> None:
-    for i in range(3):
-        insert_completed(key=f"incoming/{i}.pdf")
+    for i in range(3):  # three invoices (the same one three times would be held as possible duplicates)
+        insert_completed(key=f"incoming/{i}.pdf", invoices=[invoice(number=f"INV-{i}", total=f"11{i}.00")])
     token = call("GET", "/documents", query={"limit": 1, "status": "COMPLETED"}).json()["next_cursor"]
     assert call("GET", "/documents", query={"limit": 1, "status": "COMPLETED", "cursor": token}).status == 200
     reply = call("GET", "/documents", query={"limit": 1, "status": "FAILED", "cursor": token})

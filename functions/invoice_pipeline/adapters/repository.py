@@ -14,6 +14,7 @@ from typing import Any
 
 from pg8000.exceptions import DatabaseError
 
+from invoice_pipeline.adapters import duplicates
 from invoice_pipeline.adapters.db import Connection, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
@@ -332,7 +333,8 @@ def _date(value: str | None) -> date | None:
 def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: DocumentStatus,
                      issues: list[dict[str, Any]], execution_arn: str | None) -> Document:
     """Write every invoice of a document and move it to its final status, all in one transaction.
-    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy."""
+    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy. An invoice
+    that possibly duplicates one stored from other bytes is held (NEEDS_REVIEW; adapters/duplicates.py)."""
     doc_id = uuid.UUID(str(doc_id))
     with transaction() as con:
         current = _one(con, "id = :id FOR UPDATE", id=doc_id)
@@ -364,6 +366,8 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                 **_structured(inv),
             )
             _insert_line_items(con, inv_id, inv.get("line_items", []))
+        if held := duplicates.flag_duplicates(con, doc_id, current.sha256, normalized):
+            status, issues = DocumentStatus.NEEDS_REVIEW, [*issues, *held]
         con.run("UPDATE documents SET status = :st, updated_at = now() WHERE id = :id", st=status, id=doc_id)
         _event(con, doc_id, current.status, status,
                {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from invoice_pipeline.api.errors import Code
+from invoice_pipeline.domain.duplicates import DuplicateReview, DuplicateTier
 from invoice_pipeline.domain.sniff import MAX_BYTES
 from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus, ReprocessableStatus
 
@@ -207,6 +208,18 @@ class Payment(_Model):
     mandate_reference: str | None = None
 
 
+class DuplicateLink(_Model):
+    """The earlier invoice this one possibly duplicates (issue POSSIBLE_DUPLICATE): fetch it with GET
+    /documents/{document_id}/invoice."""
+
+    invoice_id: uuid.UUID | None = Field(description="null once the earlier document was reprocessed (its "
+                                                      "invoices were rewritten)")
+    document_id: uuid.UUID | None
+    tier: DuplicateTier = Field(description="strong: same seller, number and total; weak: same seller, total and "
+                                            "date, another number")
+    review: DuplicateReview | None = Field(description="a reviewer's decision; null while pending")
+
+
 class Invoice(_Model):
     id: uuid.UUID
     seq: int = Field(description="position of the invoice in the document, from 0")
@@ -236,6 +249,7 @@ class Invoice(_Model):
     confidence: dict[str, Any]
     provenance: dict[str, Any]
     line_items: list[LineItem]
+    duplicate_of: DuplicateLink | None = None
 
 
 class DocumentInvoices(_Model):

@@ -23,6 +23,7 @@ from invoice_pipeline.adapters import aws, queries, repository
 from invoice_pipeline.api import cursor, export
 from invoice_pipeline.api import reprocess as reprocessing
 from invoice_pipeline.api.auth import Principal
+from invoice_pipeline.api.duplicates import duplicate_link
 from invoice_pipeline.api.errors import ApiError, Code
 from invoice_pipeline.api.invoice_fields import structured_fields
 from invoice_pipeline.api.models import (
@@ -227,6 +228,7 @@ def _invoice(row: dict[str, Any]) -> Invoice:
                              unit_price=_amount(i["unit_price"]), amount=_amount(i["amount"]),
                              product_code=i["product_code"], page=i["page"], unit=i["unit"],
                              tax_rate=_amount(i["tax_rate"])) for i in row["line_items"]],
+        duplicate_of=duplicate_link(row),
     )
 
 
