@@ -4,7 +4,7 @@ sys.modules; nothing here is timed (bench/bench_imports.py times the imports).
 
 Where tracing is off (local mode, the tests), no handler may load the X-Ray SDK; no handler loads the API's
 resolver machinery (Powertools' event handler and OpenAPI, pydantic), jsonschema, PDFium, lxml or factur-x
-before it needs them. Where tracing is on (a deployed function), the X-Ray SDK is loaded and patches boto3
+before it needs them, nor the Postgres driver before its first connection. Where tracing is on (a deployed function), the X-Ray SDK is loaded and patches boto3
 at import, as before."""
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ HEAVY = {
     "lxml": "e-invoices: only for a document that carries one",
     "facturx": "e-invoices",
     "openpyxl": "the API's XLSX export",
+    "pg8000": "the Postgres driver: imported by the first connection (adapters/db.py)",
 }
 
 _PROBE = """
