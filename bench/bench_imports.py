@@ -14,6 +14,7 @@ time); the wall times and their ratios are reported beside them. Two environment
 The target (issue 13): every handler imports in at most 1.5x `import boto3` ("worst_ratio").
 
     .venv/bin/python bench/bench_imports.py [--runs 7] [--env local|traced|both]
+    .venv/bin/python bench/bench_imports.py --functions ../other-checkout/functions   # before/after
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ def handler_modules() -> dict[str, str]:
     return {name: f["handler"].rsplit(".", 1)[0] for name, f in sorted(functions.items())}
 
 
-def _environment(kind: str) -> dict[str, str]:
+def _environment(kind: str, functions: Path = REPO / "functions") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(ENVIRONMENTS[kind])
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "functions"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(functions), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
@@ -69,8 +70,8 @@ def time_import(module: str, env: dict[str, str], python: str = sys.executable) 
     return float(cpu), float(wall)
 
 
-def measure(kind: str, runs: int) -> dict[str, Any]:
-    env = _environment(kind)
+def measure(kind: str, runs: int, functions: Path = REPO / "functions") -> dict[str, Any]:
+    env = _environment(kind, functions)
     modules = handler_modules()
     targets = ["boto3", *modules.values()]
     # Compile once (the bytecode is then cached, as it is in a deployed package's first import after a warm-up)
@@ -99,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per module; the best counts")
     parser.add_argument("--env", choices=("local", "traced", "both"), default="both")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--functions", type=Path, default=REPO / "functions",
+                        help="the functions/ folder to import from (another checkout's, for a before/after)")
     args = parser.parse_args(argv)
     kinds = ("local", "traced") if args.env == "both" else (args.env,)
-    results = {kind: measure(kind, args.runs) for kind in kinds}
+    results = {kind: measure(kind, args.runs, args.functions.resolve()) for kind in kinds}
     for kind, r in results.items():
         print(f"{kind}: import boto3 {r['boto3_seconds'] * 1000:.0f} ms (best of {r['runs']})")
         for name, h in r["handlers"].items():
