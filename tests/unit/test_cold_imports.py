@@ -4,8 +4,8 @@ sys.modules; nothing here is timed (bench/bench_imports.py times the imports).
 
 Where tracing is off (local mode, the tests), no handler may load the X-Ray SDK; no handler loads the API's
 resolver machinery (Powertools' event handler and OpenAPI, pydantic), jsonschema, PDFium, lxml or factur-x
-before it needs them, nor the Postgres driver before its first connection. Where tracing is on (a deployed function), the X-Ray SDK is loaded and patches boto3
-at import, as before."""
+before it needs them, nor the Postgres driver before its first connection. Where tracing is on (a deployed
+function), the X-Ray SDK is loaded and patches botocore and pg8000 at import, as before."""
 
 from __future__ import annotations
 
