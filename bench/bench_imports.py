@@ -84,9 +84,10 @@ def measure(kind: str, runs: int, functions: Path = REPO / "functions") -> dict[
             cpu_s, wall_s = time_import(module, env)
             best[module], wall[module] = min(best[module], cpu_s), min(wall[module], wall_s)
     boto3 = best["boto3"]
-    handlers = {name: {"module": module, "seconds": round(best[module], 4), "ratio": round(best[module] / boto3, 2),
-                       "wall_seconds": round(wall[module], 4), "wall_ratio": round(wall[module] / wall["boto3"], 2)}
-                for name, module in modules.items()}
+    handlers: dict[str, dict[str, Any]] = {
+        name: {"module": module, "seconds": round(best[module], 4), "ratio": round(best[module] / boto3, 2),
+               "wall_seconds": round(wall[module], 4), "wall_ratio": round(wall[module] / wall["boto3"], 2)}
+        for name, module in modules.items()}
     worst = max(handlers, key=lambda n: handlers[n]["ratio"])
     return {"environment": ENVIRONMENTS[kind], "runs": runs, "boto3_seconds": round(boto3, 4),
             "boto3_wall_seconds": round(wall["boto3"], 4), "clock": "CPU time of the importing process",
