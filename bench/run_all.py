@@ -201,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         elif step == "pipeline":
             figures[step] = pipeline(args.digital, args.scanned)
         timings[step] = round(time.perf_counter() - t, 1)
+        # A step run alone (--only) leaves the others' figures of an earlier run: each says when it was taken.
+        figures[step]["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        figures[step]["load_average"] = round(os.getloadavg()[0], 2)
     if args.burst:
         burst(args.burst_documents)  # merges its own key into bench/results.json
     current = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
