@@ -9,7 +9,7 @@ REPORT ?= build/eval-report.json
 
 .PHONY: help venv test unit integration lint run eval clean require-terraform require-rds-ca
 # build/ is also a folder: without this, `make build` (and so plan and deploy) would find it "up to date".
-.PHONY: build tf-init plan deploy destroy checkov-venv parliament-venv
+.PHONY: build tf-init plan deploy destroy checkov-venv parliament-venv bench
 
 # The venv is installed with --no-compile: a module is compiled on its first import and its bytecode kept in
 # __pycache__ (ignored by git) for every later process. Where the environment sets PYTHONDONTWRITEBYTECODE
@@ -29,6 +29,7 @@ help:
 	@echo "make deploy       build, then apply that deployment (asks for confirmation; AUTO_APPROVE=1 does not)"
 	@echo "make destroy      destroy that deployment (asks for confirmation)"
 	@echo "make eval         local engine accuracy per field (LABELS=path/labels.jsonl REPORT=path.json)"
+	@echo "make bench        the benchmarks of docs/performance.md -> bench/results.json (BENCH_ARGS=--burst ...)"
 
 # Local mode and the tests deploy the pipeline with Terraform (the one deployment path): without it, say so
 # in one line and stop before building anything.
@@ -142,3 +143,20 @@ $(PARLIAMENT_STAMP):
 	touch $@
 
 parliament-venv: $(PARLIAMENT_STAMP)
+
+# --- benchmarks (docs/performance.md) -----------------------------------------------------------------------
+# Textractor, the normalizer's point of comparison, lives in a virtual environment of its own: never a
+# dependency of the project or of the Lambda layer.
+TEXTRACTOR_VERSION := 1.10.0
+TEXTRACTOR_VENV := build/textractor-venv
+TEXTRACTOR_STAMP := $(TEXTRACTOR_VENV)/.installed-$(TEXTRACTOR_VERSION)
+BENCH_ARGS ?=
+
+$(TEXTRACTOR_STAMP):
+	rm -rf $(TEXTRACTOR_VENV)
+	$(PYTHON) -m venv $(TEXTRACTOR_VENV)
+	$(TEXTRACTOR_VENV)/bin/pip install --quiet --disable-pip-version-check amazon-textract-textractor==$(TEXTRACTOR_VERSION)
+	touch $@
+
+bench: require-terraform $(STAMP) $(TEXTRACTOR_STAMP)
+	$(BIN)/python bench/run_all.py --textractor-python $(TEXTRACTOR_VENV)/bin/python $(BENCH_ARGS)

@@ -2,7 +2,12 @@
 
 Service name, namespace and log level come from the POWERTOOLS_* variables Terraform sets. The correlation
 id of every log line is the document id, so one filter in CloudWatch Logs Insights shows a document's whole
-journey across the functions."""
+journey across the functions.
+
+Tracing costs nothing where it is off: the X-Ray SDK (several times the import time of boto3 on its own, see
+docs/performance.md) is imported only when Powertools would trace, i.e. in Lambda without
+POWERTOOLS_TRACE_DISABLED (tracing.py decides). Where it is on, the Tracer is built, patches its libraries
+and wraps the handlers exactly as before."""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from invoice_pipeline.tracing import LazyTracer
+
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()
 # Powertools reads the namespace when this module is imported; without a default, a process that imports a
 # handler before setting POWERTOOLS_METRICS_NAMESPACE fails every later metrics flush.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "InvoicePipeline")

@@ -11,14 +11,15 @@ import copy
 import json
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from invoice_pipeline.errors import SchemaViolation
+
+# jsonschema and referencing are imported on the first validation, not with this module: most functions
+# import it (through the repository) without ever validating, and the import costs about boto3's.
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
 
 __all__ = ["SCHEMA_DIRS", "load_schema", "validate_against", "validate_definition"]
 
@@ -63,6 +64,9 @@ def load_schema(name: str) -> dict[str, Any]:
 def _registry() -> Registry:
     """Every schema that declares an $id, so one schema can $ref another by that id without any network
     retrieval. Folders are read in search order and the first file for an id wins, as in `_path`."""
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
     resources: dict[str, Resource[Any]] = {}
     for folder in SCHEMA_DIRS:
         if not folder.is_dir():
@@ -79,6 +83,8 @@ def _registry() -> Registry:
 
 @cache
 def _validator(file_name: str, definition: str | None = None) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = _load(file_name)
     if definition is not None:
         if definition not in schema.get("$defs", {}):
@@ -106,6 +112,8 @@ def validate_definition(name: str, definition: str, instance: Any) -> None:
 
 
 def _raise_first(file_name: str, definition: str | None, instance: Any) -> None:
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator(file_name, definition).iter_errors(instance))
     if error is None:
         return

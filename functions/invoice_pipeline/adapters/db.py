@@ -18,16 +18,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from pg8000.exceptions import DatabaseError, InterfaceError
-from pg8000.native import Connection
+from typing import TYPE_CHECKING, Any
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, dbroles
 from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_context
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
+
+# pg8000 (with scramp and asn1crypto, about a third of `import boto3`) is imported by the first connection, not
+# with this module: importing a handler, a Lambda's init, stays short (docs/performance.md). `Connection`,
+# `DatabaseError` and `InterfaceError` are still attributes of this module (`__getattr__` below).
+if TYPE_CHECKING:
+    from pg8000.native import Connection
 
 # Every session the functions open carries this name (pg_stat_activity.application_name): what tells the
 # pipeline's connections from people's and tools' (bench and tests count them against the connection budget).
@@ -41,7 +44,35 @@ _LOST_MESSAGES = ("network error", "communication error", "connection is closed"
 _LOST_SQLSTATES = ("57P01", "57P02", "57P03")
 
 
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """What a call to Postgres may raise: pg8000's InterfaceError and DatabaseError, and OSError (socket)."""
+    from pg8000.exceptions import DatabaseError, InterfaceError
+
+    return (InterfaceError, DatabaseError, OSError)
+
+
+def database_error() -> type[Exception]:
+    """pg8000's DatabaseError: a statement Postgres refused."""
+    from pg8000.exceptions import DatabaseError
+
+    return DatabaseError
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Connection":
+        from pg8000.native import Connection
+
+        return Connection
+    if name in ("DatabaseError", "InterfaceError"):
+        from pg8000 import exceptions
+
+        return getattr(exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def connection_lost(exc: BaseException) -> bool:
+    from pg8000.exceptions import DatabaseError, InterfaceError
+
     if isinstance(exc, OSError):
         return True
     if isinstance(exc, InterfaceError):
@@ -82,9 +113,11 @@ def _open() -> Connection:
         kwargs = _secret_kwargs(settings.database_secret_arn)
     else:
         raise DatabaseUnavailable("neither DATABASE_URL nor DATABASE_SECRET_ARN is set")
+    from pg8000.native import Connection
+
     try:
         return Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
-    except (InterfaceError, DatabaseError, OSError) as exc:
+    except driver_errors() as exc:
         raise DatabaseUnavailable(f"cannot connect to Postgres: {rejected(exc) or exc}") from exc
 
 
@@ -120,14 +153,14 @@ def transaction() -> Iterator[Connection]:
         con = connection()
         try:
             con.run("START TRANSACTION")
-        except (InterfaceError, DatabaseError, OSError) as exc:
+        except driver_errors() as exc:
             if not connection_lost(exc):
                 raise
             close()
             con = connection()
             try:
                 con.run("START TRANSACTION")
-            except (InterfaceError, DatabaseError, OSError) as exc:
+            except driver_errors() as exc:
                 close()
                 if not connection_lost(exc):
                     raise
@@ -137,7 +170,7 @@ def transaction() -> Iterator[Connection]:
         except BaseException as exc:
             try:
                 con.run("ROLLBACK")
-            except (InterfaceError, DatabaseError, OSError):
+            except driver_errors():
                 close()
             if connection_lost(exc):
                 close()
@@ -146,7 +179,7 @@ def transaction() -> Iterator[Connection]:
             raise
         try:
             con.run("COMMIT")
-        except (InterfaceError, DatabaseError, OSError) as exc:
+        except driver_errors() as exc:
             if not connection_lost(exc):
                 raise
             close()

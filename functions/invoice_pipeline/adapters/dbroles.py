@@ -19,8 +19,11 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from pg8000.native import Connection, identifier, literal
+if TYPE_CHECKING:  # pg8000 is imported by the first connection (adapters/db.py)
+    from pg8000.native import Connection
+
 
 ROLE_SECRETS_ENV = "DATABASE_ROLE_SECRETS"
 SCRAM_ITERATIONS = 4096  # Postgres' own default (scram_iterations)
@@ -48,6 +51,8 @@ def scram_verifier(password: str, *, salt: bytes | None = None, iterations: int 
 def set_logins(con: Connection, logins: Mapping[str, str]) -> list[str]:
     """Give each role (user name -> password) its password. Only a plain login role is accepted: a secret
     naming the master user, a superuser or a role that can create roles is refused, not obeyed."""
+    from pg8000.native import identifier, literal
+
     for user, password in sorted(logins.items()):
         found = con.run("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication"
                         " FROM pg_roles WHERE rolname = :n", n=user)

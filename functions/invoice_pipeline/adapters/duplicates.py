@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from invoice_pipeline.adapters.db import Connection, rows, transaction
+from invoice_pipeline.adapters.db import rows, transaction
 from invoice_pipeline.domain.duplicates import (
     ISSUE_CODE,
     DuplicateReview,
@@ -28,6 +28,9 @@ from invoice_pipeline.domain.duplicates import (
 from invoice_pipeline.domain.status import InvoiceStatus
 from invoice_pipeline.domain.validation import RULES, Issue, outcome
 from invoice_pipeline.errors import DuplicateNotPending, InvoiceNotFound
+
+if TYPE_CHECKING:  # pg8000 is imported by the first connection (adapters/db.py)
+    from invoice_pipeline.adapters.db import Connection
 
 __all__ = ["DUPLICATE_LOCKS", "Match", "clear_duplicate", "clear_duplicate_in", "confirm_duplicate",
            "confirm_duplicate_in", "find_earlier", "flag_duplicates", "recheck_in"]

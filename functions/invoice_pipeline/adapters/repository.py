@@ -10,15 +10,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
-
-from pg8000.exceptions import DatabaseError
+from typing import TYPE_CHECKING, Any
 
 from invoice_pipeline.adapters import duplicates
-from invoice_pipeline.adapters.db import Connection, rows, transaction
+from invoice_pipeline.adapters.db import database_error, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
 from invoice_pipeline.errors import DocumentNotFound
+
+if TYPE_CHECKING:  # pg8000 is imported by the first connection (adapters/db.py)
+    from pg8000.exceptions import DatabaseError
+
+    from invoice_pipeline.adapters.db import Connection
 
 _DOC_COLUMNS = (
     "id, bucket, object_key, version_id, sha256, size_bytes, media_type, page_count, status, duplicate_of,"
@@ -125,7 +128,7 @@ def register(*, bucket: str, key: str, version_id: str, sha256: str, size: int, 
                 doc = _one(con, "id = :id", id=doc_id)
             assert doc is not None
             return Registration(doc, "duplicate" if original else "new")
-        except DatabaseError as exc:
+        except database_error() as exc:
             if _is_unique_violation(exc):
                 continue  # a concurrent execution registered the same version or content first
             raise

@@ -22,10 +22,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
+from typing import TYPE_CHECKING, BinaryIO
 
 from invoice_pipeline.domain.images import PNG_SIGNATURE, jpeg_dimensions, png_dimensions, tiff_pages
 from invoice_pipeline.errors import (
@@ -37,6 +34,11 @@ from invoice_pipeline.errors import (
     TooManyPages,
     UnsupportedDocumentType,
 )
+
+# pypdfium2 is imported by the PDF check that uses it, not with this module: the API imports it for its limits
+# (MAX_BYTES), and loading PDFium's bindings costs a good part of `import boto3`.
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 __all__ = [
     "EINVOICE_ATTACHMENT_NAMES",
@@ -326,6 +328,9 @@ def _inspect_pdf_unlocked(path: Path) -> tuple[int, str | None]:
     The document is opened through the raw API rather than `PdfDocument(path)`: pypdfium2 raises on a document
     without pages and attaches PDFium's last error code, which is not reset by a successful load, so a PDF
     without pages opened after a password-protected one would be reported as encrypted."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
     raw = pdfium_c.FPDF_LoadDocument(os.fsencode(path) + b"\x00", None)
     if not raw:
         code = pdfium_c.FPDF_GetLastError()  # set by this very failure
@@ -357,6 +362,8 @@ def _check_pdf_pages(pdf: pdfium.PdfDocument, page_count: int) -> None:
     """Each page's size from its dictionary (FPDF_GetPageSizeByIndexF: the CropBox within the MediaBox, with
     the inherited attributes, and no content stream parsed), against Textract's page limit. 3,000 pages take
     about 0.1 s."""
+    import pypdfium2 as pdfium
+
     for index in range(page_count):
         try:
             width, height = pdf.get_page_size(index)

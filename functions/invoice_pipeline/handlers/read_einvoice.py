@@ -13,7 +13,6 @@ from typing import Any
 
 from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository, results
-from invoice_pipeline.domain.einvoice import read_einvoice
 from invoice_pipeline.domain.events import S3Source
 from invoice_pipeline.domain.sniff import XML
 from invoice_pipeline.domain.status import DocumentStatus
@@ -53,6 +52,10 @@ def _to_ocr(doc: dict[str, Any]) -> bool:
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     doc = event["document"]
     document_id = doc["document_id"]
+    # Imported here, not at init: lxml, factur-x and PDFium cost a cold start three times boto3's import, and
+    # the guard of issue 13 (tests/unit/test_cold_imports.py) holds every handler's import to what boto3 costs.
+    from invoice_pipeline.domain.einvoice import read_einvoice
+
     try:
         normalized = read_einvoice(_read_object(doc, ports.s3))
     except UnsupportedEInvoice as exc:

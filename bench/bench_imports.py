@@ -1,0 +1,122 @@
+"""Cold-start import time of every handler module against a bare `import boto3`, in the same run.
+
+Each measurement is a fresh interpreter that times its own `import <module>` (interpreter start-up, the same
+for every module, is left out), run in rounds that interleave boto3 and every handler, so load on the machine
+weighs on all alike; the figure is the best of --runs. The ratios are of CPU time (time.process_time: what
+the import computes, which other processes on a shared machine do not inflate the way they inflate wall
+time); the wall times and their ratios are reported beside them. Two environments:
+
+  local     what local mode and the tests give the functions (Terraform's local_mode sets
+            POWERTOOLS_TRACE_DISABLED=true, and no LAMBDA_TASK_ROOT): tracing is off;
+  traced    what AWS gives them (LAMBDA_TASK_ROOT and AWS_LAMBDA_FUNCTION_NAME set, no
+            POWERTOOLS_TRACE_DISABLED): tracing is on, so the X-Ray SDK is imported and patches its libraries.
+
+The target (issue 13): every handler imports in at most 1.5x `import boto3` ("worst_ratio").
+
+    .venv/bin/python bench/bench_imports.py [--runs 7] [--env local|traced|both]
+    .venv/bin/python bench/bench_imports.py --functions ../other-checkout/functions   # before/after
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST = REPO / "functions" / "manifest.json"
+TARGET_RATIO = 1.5
+
+_TIMER = ("import time, sys; c = time.process_time(); t = time.perf_counter(); import {module}; "
+          "sys.stdout.write(repr((time.process_time() - c, time.perf_counter() - t)))")
+
+_COMMON = {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+           "POWERTOOLS_SERVICE_NAME": "invoice-pipeline", "POWERTOOLS_METRICS_NAMESPACE": "InvoicePipeline"}
+ENVIRONMENTS: dict[str, dict[str, str]] = {
+    "local": {**_COMMON, "POWERTOOLS_TRACE_DISABLED": "true"},
+    "traced": {**_COMMON, "LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "invoice-pipeline-bench",
+               "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"},
+}
+# Variables of the calling shell that would change what is measured.
+_DROPPED = ("POWERTOOLS_TRACE_DISABLED", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME", "AWS_EXECUTION_ENV",
+            "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE", "PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME")
+
+
+def handler_modules() -> dict[str, str]:
+    """Function name -> its handler's module, from functions/manifest.json."""
+    functions = json.loads(MANIFEST.read_text())["functions"]
+    return {name: f["handler"].rsplit(".", 1)[0] for name, f in sorted(functions.items())}
+
+
+def _environment(kind: str, functions: Path = REPO / "functions") -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    env.update(ENVIRONMENTS[kind])
+    env["PYTHONPATH"] = os.pathsep.join([str(functions), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def time_import(module: str, env: dict[str, str], python: str = sys.executable) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `import module` in a fresh interpreter."""
+    out = subprocess.run([python, "-c", _TIMER.format(module=module)], env=env, capture_output=True, text=True,
+                         check=False, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"import {module} failed:\n{out.stderr[-2000:]}")
+    cpu, wall = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+    return float(cpu), float(wall)
+
+
+def measure(kind: str, runs: int, functions: Path = REPO / "functions") -> dict[str, Any]:
+    env = _environment(kind, functions)
+    modules = handler_modules()
+    targets = ["boto3", *modules.values()]
+    # Compile once (the bytecode is then cached, as it is in a deployed package's first import after a warm-up)
+    for module in targets:
+        time_import(module, env)
+    best = {m: float("inf") for m in targets}
+    wall = {m: float("inf") for m in targets}
+    for _ in range(runs):
+        for module in targets:
+            cpu_s, wall_s = time_import(module, env)
+            best[module], wall[module] = min(best[module], cpu_s), min(wall[module], wall_s)
+    boto3 = best["boto3"]
+    handlers: dict[str, dict[str, Any]] = {
+        name: {"module": module, "seconds": round(best[module], 4), "ratio": round(best[module] / boto3, 2),
+               "wall_seconds": round(wall[module], 4), "wall_ratio": round(wall[module] / wall["boto3"], 2)}
+        for name, module in modules.items()}
+    worst = max(handlers, key=lambda n: handlers[n]["ratio"])
+    return {"environment": ENVIRONMENTS[kind], "runs": runs, "boto3_seconds": round(boto3, 4),
+            "boto3_wall_seconds": round(wall["boto3"], 4), "clock": "CPU time of the importing process",
+            "handlers": handlers, "worst": worst, "worst_ratio": handlers[worst]["ratio"],
+            "worst_wall_ratio": max(h["wall_ratio"] for h in handlers.values()),
+            "target_ratio": TARGET_RATIO, "within_target": handlers[worst]["ratio"] <= TARGET_RATIO}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per module; the best counts")
+    parser.add_argument("--env", choices=("local", "traced", "both"), default="both")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--functions", type=Path, default=REPO / "functions",
+                        help="the functions/ folder to import from (another checkout's, for a before/after)")
+    args = parser.parse_args(argv)
+    kinds = ("local", "traced") if args.env == "both" else (args.env,)
+    results = {kind: measure(kind, args.runs, args.functions.resolve()) for kind in kinds}
+    for kind, r in results.items():
+        print(f"{kind}: import boto3 {r['boto3_seconds'] * 1000:.0f} ms (best of {r['runs']})")
+        for name, h in r["handlers"].items():
+            wall = f"wall {h['wall_seconds'] * 1000:6.0f} ms  {h['wall_ratio']:.2f}x"
+            print(f"  {name:15} {h['seconds'] * 1000:6.0f} ms  {h['ratio']:.2f}x   ({wall})")
+        print(f"  worst: {r['worst']} {r['worst_ratio']:.2f}x (target <= {TARGET_RATIO}x)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
