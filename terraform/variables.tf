@@ -187,7 +187,7 @@ variable "reserved_concurrency" {
   type = map(number)
   default = {
     register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
-    record_failure = 5, dispatch = 1, migrate = 1, api = 20,
+    record_failure = 5, dispatch = 1, publish_events = 1, migrate = 1, api = 20,
   }
   description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. Applied only when lambda_account_concurrency exceeds database_connection_budget (otherwise the account limit bounds the connections itself), and then AWS requires them to leave 100 of the account's concurrency unreserved."
 

@@ -38,6 +38,8 @@ class Settings:
     # The key Textract encrypts its raw output (OutputConfig) with: StartExpenseAnalysis's KMSKeyId. Without
     # it Textract falls back to the AWS managed S3 key, outside the pipeline's key policy.
     textract_output_kms_key: str = ""
+    # The EventBridge bus the downstream events go to (publish.py); empty: they wait in the outbox.
+    event_bus_name: str = ""
 
     @property
     def textract_output_configured(self) -> bool:
@@ -80,5 +82,6 @@ def settings() -> Settings:
         textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
         backfill_sources=_env("BACKFILL_SOURCES", "[]"),
         textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
+        event_bus_name=_env("EVENT_BUS_NAME"),
     )
 

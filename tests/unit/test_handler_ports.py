@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from invoice_pipeline.adapters import aws, db, dbroles, repository, results, slots
+from invoice_pipeline.publish import PUBLISHER
 from invoice_pipeline.handlers import (
     admit,
     callback,
@@ -18,6 +19,7 @@ from invoice_pipeline.handlers import (
     migrate,
     parse,
     persist,
+    publish_events,
     record_failure,
     register,
     start_analysis,
@@ -38,8 +40,9 @@ REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     dispatch: {"slots": slots, "sfn": "stepfunctions"},
     parse: {"documents": repository, "results": results, "textract": "textract"},
     validate: {"documents": repository, "results": results},
-    persist: {"documents": repository, "results": results},
-    record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions"},
+    persist: {"documents": repository, "results": results, "events": PUBLISHER},
+    record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions", "events": PUBLISHER},
+    publish_events: {"events": PUBLISHER},
     migrate: {"migrations": db, "logins": dbroles.logins_from_secrets},
 }
 
