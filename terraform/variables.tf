@@ -229,7 +229,7 @@ variable "database_connection_budget" {
   description = "Postgres connections the functions may hold together (one per execution environment of a function that connects). Keep it under the instance's max_connections minus what people and tools need: db.t4g.small allows about 200."
 
   validation {
-    condition     = var.database_connection_budget >= 11 && floor(var.database_connection_budget) == var.database_connection_budget
+    condition     = var.database_connection_budget >= 12 && floor(var.database_connection_budget) == var.database_connection_budget
     error_message = "database_connection_budget: a whole number, at least one connection for each function that connects."
   }
 }

@@ -39,7 +39,7 @@ CONNECTION_BUDGET = DB_MAX_CONNECTIONS - OWN_CONNECTIONS
 # environment instead of being refused, so 2 do.
 RESERVED_CONCURRENCY = {
     "register": 4, "admit": 3, "start_analysis": 5, "callback": 2, "parse": 3, "validate": 3, "persist": 3,
-    "record_failure": 1, "dispatch": 1, "migrate": 1, "api": 1,
+    "record_failure": 1, "dispatch": 1, "publish_events": 1, "migrate": 1, "api": 1,
 }
 # The intake's start rate scaled with Register's reservation, by variables.tf's own rule (Register's reserved
 # concurrency must keep up with it; each Register takes about 0.2-1 s): 10 a second for 10 by default, 4 for 4.

@@ -192,7 +192,7 @@ LONGEST_PROJECT = "p" * 12
 LONGEST_ENVIRONMENT = "e" * 10
 # Reserved concurrency of 48 in all, for test_lambda_concurrency's account under 100.
 SMALL_RESERVATIONS = ("{register=5,admit=4,start_analysis=4,callback=5,parse=5,validate=4,persist=5,record_failure=4,"
-                      "dispatch=1,migrate=1,api=10}")
+                      "dispatch=1,publish_events=1,migrate=1,api=10}")
 
 
 def allowed_regions() -> list[str]:
