@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from invoice_pipeline.adapters import aws, db, dbroles, repository, results, slots
-from invoice_pipeline.publish import PUBLISHER
 from invoice_pipeline.handlers import (
     admit,
     callback,
@@ -25,6 +24,7 @@ from invoice_pipeline.handlers import (
     start_analysis,
     validate,
 )
+from invoice_pipeline.publish import PUBLISHER
 
 from tests.events import load_event
 from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, FakeTextract, Journal, token_row
