@@ -108,6 +108,7 @@ locals {
     INTAKE_START_RATE = tostring(var.intake_start_rate)
     INTAKE_POLLERS    = tostring(var.intake_pollers)
     BACKFILL_SOURCES  = jsonencode([for src in local.backfill_sources : "${src.bucket}/${src.prefix}"])
+    EVENT_BUS_NAME    = aws_cloudwatch_event_bus.invoices.name
 
     EINVOICE_UNSUPPORTED_PROFILE = var.einvoice_unsupported_profile
   }
@@ -198,6 +199,7 @@ locals {
     consume_intake         = data.aws_iam_policy_document.consume_intake.json
     send_to_intake         = data.aws_iam_policy_document.send_to_intake.json
     read_backfill_sources  = data.aws_iam_policy_document.read_backfill_sources.json
+    publish_events         = data.aws_iam_policy_document.publish_events.json # downstream_events.tf
   }
 
   s3_ingest_objects   = "${aws_s3_bucket.ingest.arn}/${local.ingest_prefix}*"

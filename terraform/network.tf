@@ -2,7 +2,8 @@
 # endpoints rather than a NAT gateway:
 #   - S3 through a gateway endpoint: free, and it carries the heavy traffic (uploads of up to 500 MB) that a
 #     NAT would bill per GB.
-#   - Secrets Manager, Step Functions (callback, reprocess) and Textract through interface endpoints.
+#   - Secrets Manager, Step Functions (callback, reprocess), Textract, SQS and EventBridge (the downstream
+#     events) through interface endpoints.
 #     Three endpoints in two zones cost about what one NAT gateway does before its per-GB charge, and keep
 #     invoice data off any path to the internet.
 # CloudWatch Logs, X-Ray and Lambda destinations need no endpoint: the Lambda service itself ships those.
@@ -17,7 +18,8 @@ locals {
 
   create_endpoints = local.network_enabled && var.create_vpc_endpoints
   interface_endpoint_services = toset(concat(
-    ["states", "textract", "sqs"], # sqs: the API's reprocess sends to the intake queue
+    # sqs: the API's reprocess sends to the intake queue; events: the downstream events' PutEvents
+    ["states", "textract", "sqs", "events"],
     local.database_enabled ? ["secretsmanager"] : [],
   ))
   # An interface endpoint is billed per zone it has a subnet in: every private subnet's zone, or only the

@@ -155,3 +155,18 @@ output "dashboard_url" {
   description = "The pipeline's CloudWatch dashboard."
   value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.main.dashboard_name}"
 }
+
+output "event_bus_name" {
+  description = "EventBridge bus of the downstream events (InvoiceCompleted, InvoiceNeedsReview, InvoiceApproved, InvoiceRejected, DocumentFailed; source invoice-pipeline): add your rules here."
+  value       = aws_cloudwatch_event_bus.invoices.name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the downstream events' bus."
+  value       = aws_cloudwatch_event_bus.invoices.arn
+}
+
+output "events_tap_queue_url" {
+  description = "Local mode only: the queue receiving every event of the bus, which invoices events --follow reads (null in AWS)."
+  value       = local.local_mode ? aws_sqs_queue.events_tap[0].url : null
+}

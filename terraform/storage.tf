@@ -84,6 +84,34 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # The downstream events' bus (downstream_events.tf) encrypts its events under this key: EventBridge checks
+  # the key when the bus is created or changed (DescribeKey, which carries no encryption context), and uses it
+  # for that bus only (EventBridge User Guide, "Authorizing EventBridge to use a customer managed key").
+  statement {
+    sid       = "EventBridgeChecksTheKeyOfTheEventsBus"
+    actions   = ["kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.${local.dns_suffix}"]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgeEncryptsTheEventsBus"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.${local.dns_suffix}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:events:event-bus:arn"
+      values   = [local.events_bus_arn]
+    }
+  }
+
   # Services that put messages on the encrypted queues and topics: SNS (the callback subscription's dead
   # letters) and CloudWatch (alarm notifications).
   statement {

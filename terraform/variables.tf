@@ -187,7 +187,7 @@ variable "reserved_concurrency" {
   type = map(number)
   default = {
     register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
-    record_failure = 5, dispatch = 1, migrate = 1, api = 20, read_einvoice = 5,
+    record_failure = 5, dispatch = 1, publish_events = 1, migrate = 1, api = 20, read_einvoice = 5,
   }
   description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. Applied only when lambda_account_concurrency exceeds database_connection_budget (otherwise the account limit bounds the connections itself), and then AWS requires them to leave 100 of the account's concurrency unreserved."
 
@@ -229,7 +229,7 @@ variable "database_connection_budget" {
   description = "Postgres connections the functions may hold together (one per execution environment of a function that connects). Keep it under the instance's max_connections minus what people and tools need: db.t4g.small allows about 200."
 
   validation {
-    condition     = var.database_connection_budget >= 11 && floor(var.database_connection_budget) == var.database_connection_budget
+    condition     = var.database_connection_budget >= 12 && floor(var.database_connection_budget) == var.database_connection_budget
     error_message = "database_connection_budget: a whole number, at least one connection for each function that connects."
   }
 }

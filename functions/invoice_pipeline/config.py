@@ -41,6 +41,8 @@ class Settings:
     # What ReadEInvoice does with a PDF whose XML is of a profile it does not read (domain/einvoice/detect.py):
     # "fail" (UnsupportedEInvoice) or "ocr" (the Textract branch reads its picture). A bare XML always fails.
     einvoice_unsupported_profile: str = "fail"
+    # The EventBridge bus the downstream events go to (publish.py); empty: they wait in the outbox.
+    event_bus_name: str = ""
 
     @property
     def textract_output_configured(self) -> bool:
@@ -84,5 +86,6 @@ def settings() -> Settings:
         backfill_sources=_env("BACKFILL_SOURCES", "[]"),
         textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
         einvoice_unsupported_profile=_env("EINVOICE_UNSUPPORTED_PROFILE", "fail"),
+        event_bus_name=_env("EVENT_BUS_NAME"),
     )
 

@@ -399,6 +399,9 @@ def register(commands: Any) -> None:
     reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess one document, or every "
                                      "document matching a filter (after an outage), through the local API"))
 
+    from invoice_local import events_cmd
+
+    events_cmd.register(add)
     from invoice_local import backfill_cmd  # imports this module's helpers: registered last
 
     backfill_cmd.register(add)

@@ -191,7 +191,8 @@ def test_eventbridge_may_use_the_key_in_the_form_aws_documents() -> None:
     services"); a condition key absent from the request would deny it and drop the message. The queues'
     own policies scope the sender by the rule's ARN instead."""
     key_statements = [s for s in statements() if s.document == "kms"]
-    [events] = [s for s in key_statements if "events.${local.dns_suffix}" in s.body]
+    [events] = [s for s in key_statements if "events.${local.dns_suffix}" in s.body
+                and s.value("sid") == '"EventBridgeWritesToItsEncryptedQueues"']
     assert sorted(events.actions) == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert "condition" not in events.body
     cited = " ".join(line.lstrip("# ") for line in events.comment.splitlines())
@@ -199,6 +200,23 @@ def test_eventbridge_may_use_the_key_in_the_form_aws_documents() -> None:
     assert "Using dead-letter queues to process undelivered events" in cited
     queue = [s for s in statements() if s.document == "queue" and "sqs:SendMessage" in s.actions]
     assert queue and all('variable = "aws:SourceArn"' in s.body for s in queue)
+
+
+def test_the_events_bus_uses_the_key_for_itself_only() -> None:
+    """The downstream events' bus (downstream_events.tf) encrypts under the pipeline's key: EventBridge may
+    describe the key (no encryption context there) and encrypt and decrypt only under the context of that
+    bus (EventBridge User Guide, "Authorizing EventBridge to use a customer managed key")."""
+    key_statements = {s.value("sid"): s for s in statements() if s.document == "kms"}
+    check = key_statements['"EventBridgeChecksTheKeyOfTheEventsBus"']
+    assert check.actions == ["kms:DescribeKey"] and "condition" not in check.body
+    use = key_statements['"EventBridgeEncryptsTheEventsBus"']
+    assert sorted(use.actions) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert use.value("variable") == '"kms:EncryptionContext:aws:events:event-bus:arn"'
+    assert use.value("values") == "[local.events_bus_arn]"
+    [publish] = [s for s in statements() if s.document == "publish_events"]
+    assert publish.actions == ["events:PutEvents"]
+    assert publish.value("resources") == "[aws_cloudwatch_event_bus.invoices.arn]"
+    assert publish.value("variable") == '"events:source"'
 
 
 def test_reading_agrees_with_terraform(plans: dict[str, dict[str, Any]]) -> None:

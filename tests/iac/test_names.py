@@ -43,6 +43,7 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_sfn_state_machine", "name"): 80,
     ("aws_cloudwatch_log_group", "name"): 512,
     ("aws_cloudwatch_event_rule", "name"): 64,
+    ("aws_cloudwatch_event_bus", "name"): 256,
     ("aws_cloudwatch_event_target", "target_id"): 64,
     ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
     ("aws_cloudwatch_dashboard", "dashboard_name"): 255,

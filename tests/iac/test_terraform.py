@@ -227,7 +227,7 @@ def test_aws_plan_database(plans: dict[str, dict[str, Any]]) -> None:
     endpoints = {v["service_name"].rsplit(".", 1)[1]: v["vpc_endpoint_type"]
                  for v in of_type(plans["aws"], "aws_vpc_endpoint").values()}
     assert endpoints == {"s3": "Gateway", "secretsmanager": "Interface", "states": "Interface", "sqs": "Interface",
-                         "textract": "Interface"}
+                         "textract": "Interface", "events": "Interface"}
     assert not of_type(plans["aws"], "aws_nat_gateway")
 
 

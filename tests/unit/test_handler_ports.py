@@ -18,12 +18,14 @@ from invoice_pipeline.handlers import (
     migrate,
     parse,
     persist,
+    publish_events,
     read_einvoice,
     record_failure,
     register,
     start_analysis,
     validate,
 )
+from invoice_pipeline.publish import PUBLISHER
 
 from tests.events import load_event
 from tests.fakes import FakeSlots, FakeStepFunctions, FakeTaskTokens, FakeTextract, Journal, token_row
@@ -40,8 +42,9 @@ REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     parse: {"documents": repository, "results": results, "textract": "textract"},
     read_einvoice: {"documents": repository, "results": results, "s3": "s3"},
     validate: {"documents": repository, "results": results},
-    persist: {"documents": repository, "results": results},
-    record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions"},
+    persist: {"documents": repository, "results": results, "events": PUBLISHER},
+    record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions", "events": PUBLISHER},
+    publish_events: {"events": PUBLISHER},
     migrate: {"migrations": db, "logins": dbroles.logins_from_secrets},
 }
 

@@ -13,7 +13,11 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 # S3 presigned URLs and POST forms signed with Signature Version 4: boto3 would sign a POST form with SigV2 in
 # us-east-1, and S3 refuses SigV2 for objects under an AWS KMS key ("Requests specifying Server Side Encryption
 # with AWS KMS managed keys require AWS Signature Version 4"), which every bucket here uses.
-_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
+# PutEvents is not retried by the SDK: an event the bus did not take waits in the outbox (adapters/outbox.py)
+# for the next drain, and Persist, which publishes right after its commit, is not held up by an outage.
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4")),
+                   "events": Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3,
+                                    read_timeout=10)}
 
 
 @cache

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from invoice_pipeline.adapters import duplicates
+from invoice_pipeline.adapters import duplicates, outbox
 from invoice_pipeline.adapters.db import database_error, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
@@ -285,8 +285,13 @@ def record_failure(*, error_code: str, error_message: str, execution_arn: str | 
         doc_id = str(existing.id)
     if doc_id is None:
         raise DocumentNotFound("a failure with neither a document id nor an S3 source cannot be recorded")
-    return transition(doc_id, DocumentStatus.FAILED, detail={"error": error_code, "cause": error_message[:2000]},
-                      execution_arn=execution_arn, error_code=error_code, error_message=error_message[:4000])
+    with transaction() as con:
+        doc = transition_in(con, doc_id, DocumentStatus.FAILED, detail={"error": error_code,
+                            "cause": error_message[:2000]}, execution_arn=execution_arn, error_code=error_code,
+                            error_message=error_message[:4000])
+        outbox.enqueue_failed(con, doc.id, error_code=error_code, error_message=error_message,
+                              object_key=doc.object_key)
+    return doc
 
 
 # --- task tokens --------------------------------------------------------------------------------------
@@ -375,6 +380,7 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
         _event(con, doc_id, current.status, status,
                {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},
                execution_arn)
+        outbox.enqueue_persisted(con, doc_id, status)  # the downstream events, committed with the change
         doc = _one(con, "id = :id", id=doc_id)
     assert doc is not None
     return doc

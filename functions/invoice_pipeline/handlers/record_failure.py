@@ -15,6 +15,7 @@ from invoice_pipeline.dispatch import Slots, dispatch
 from invoice_pipeline.domain.events import source_of_state
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, StepFunctions
+from invoice_pipeline.publish import PUBLISHER, Events
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,11 @@ class Ports:
     documents: Documents
     slots: Slots
     sfn: StepFunctions
+    events: Events | None = None  # publishes the committed DocumentFailed at once (the schedule would, later)
 
 
-PORTS = Ports(documents=repository, slots=slots, sfn=aws.LazyClient("stepfunctions"))  # type: ignore[arg-type]
+PORTS = Ports(documents=repository, slots=slots, sfn=aws.LazyClient("stepfunctions"),  # type: ignore[arg-type]
+              events=PUBLISHER)
 
 # Errors raised by Step Functions itself get a name of ours (a Fail state may not report a "States." name)
 # and words a person reading the API would want.
@@ -76,6 +79,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     logger.error("document failed", extra={"error": error, "cause": cause})
     if ports.slots.release(str(doc.id)):  # it failed waiting for, or holding, a Textract slot
         dispatch(ports.slots, ports.sfn)
+    if ports.events is not None:
+        ports.events.drain_after_commit()
     return {"document_id": str(doc.id), "Error": error, "Cause": cause}
 
 
