@@ -46,7 +46,7 @@ WARM_UP = 5  # documents through the steady scenario's fresh stack before its me
 LEAN = {"db_multi_az": "false", "db_instance_class": "db.t4g.micro", "vpc_endpoint_az_count": "1",
         "database_connection_budget": "60", "db_monitoring_interval": "0",
         "reserved_concurrency": '{register=8,admit=3,start_analysis=5,callback=8,parse=8,validate=3,persist=8,'
-                                'record_failure=3,dispatch=1,publish_events=1,migrate=1,api=10}'}
+                                'record_failure=3,dispatch=1,publish_events=1,migrate=1,api=10,read_einvoice=1}'}
 
 
 def _plans(endpoint: str) -> dict[str, dict[str, Any]]:
