@@ -108,6 +108,9 @@ locals {
     INTAKE_START_RATE = tostring(var.intake_start_rate)
     INTAKE_POLLERS    = tostring(var.intake_pollers)
     BACKFILL_SOURCES  = jsonencode([for src in local.backfill_sources : "${src.bucket}/${src.prefix}"])
+    # Review's settings (config.py).
+    REVIEW_CLAIM_SECONDS   = tostring(var.review_claim_seconds)
+    REVIEW_SECOND_APPROVER = tostring(var.review_requires_second_approver)
   }
 }
 

@@ -38,6 +38,9 @@ class Settings:
     # The key Textract encrypts its raw output (OutputConfig) with: StartExpenseAnalysis's KMSKeyId. Without
     # it Textract falls back to the AWS managed S3 key, outside the pipeline's key policy.
     textract_output_kms_key: str = ""
+    # Review (api/review.py): how long a claim lasts, and whether a corrected invoice needs a second approver.
+    review_claim_seconds: int = 900
+    review_second_approver: bool = False
 
     @property
     def textract_output_configured(self) -> bool:
@@ -80,5 +83,7 @@ def settings() -> Settings:
         textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
         backfill_sources=_env("BACKFILL_SOURCES", "[]"),
         textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
+        review_claim_seconds=int(_env("REVIEW_CLAIM_SECONDS", "900")),
+        review_second_approver=_env("REVIEW_SECOND_APPROVER", "false").lower() == "true",
     )
 
