@@ -186,8 +186,8 @@ def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[Li
     A line edit at a position the invoice does not have adds a line there."""
     inv = json.loads(json.dumps(invoice))
     changes: list[Change] = []
-    for path, new in header.items():
-        old = value_at(inv, path)
+    for path in (p for p in HEADER_FIELDS if p in header):  # in the invoice's order, whatever the request's
+        new, old = header[path], value_at(inv, path)
         if old == new:
             continue
         if "." in path:
