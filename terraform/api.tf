@@ -35,7 +35,7 @@ resource "aws_apigatewayv2_api" "http" {
   dynamic "cors_configuration" {
     for_each = length(var.cors_allow_origins) > 0 ? [1] : []
     content {
-      allow_origins = var.cors_allow_origins
+      allow_origins  = var.cors_allow_origins
       allow_methods  = ["GET", "POST", "PATCH", "OPTIONS"]
       allow_headers  = ["authorization", "content-type", "if-match"]
       expose_headers = ["etag"]
