@@ -399,6 +399,11 @@ def register(commands: Any) -> None:
     reprocess_cmd.add_arguments(add("reprocess", reprocess_cmd.cmd_reprocess, "reprocess one document, or every "
                                      "document matching a filter (after an outage), through the local API"))
 
+    from invoice_local import accuracy_cmd
+
+    accuracy_cmd.add_arguments(add("accuracy", accuracy_cmd.cmd_accuracy, "per-field correction rate by engine "
+                                   "and by vendor, from the review audit trail, through the local API"))
+
     from invoice_local import backfill_cmd  # imports this module's helpers: registered last
 
     backfill_cmd.register(add)

@@ -210,3 +210,24 @@ def test_only_approved_invoices_are_ready_for_payment_in_the_export(api: str) ->
     assert ready == {str(approved): "true", str(open_): "false"}
     only = call("GET", "/invoices/export", VIEWER, query="?ready_for_payment=true")
     assert {r["invoice_id"] for r in csv.DictReader(io.StringIO(only.content.decode()))} == {str(approved)}
+
+
+def test_accuracy_from_the_audit_trail(api: str) -> None:
+    corrected, untouched = needs_review(), needs_review(total="119.00")
+    with db.transaction() as con:
+        con.run("UPDATE invoices SET validation_status = 'COMPLETED', issues = '[]' WHERE id = :i", i=untouched)
+    etag = claimed(corrected)
+    call("PATCH", f"/invoices/{corrected}", REVIEWER, {"total": "119.00"}, headers={"if-match": etag})
+    for inv in (corrected, untouched):
+        claimed(inv)
+        assert call("POST", f"/invoices/{inv}/approve", REVIEWER).status == 200
+    reply = call("GET", "/metrics/accuracy", VIEWER, query="?from=2020-01-01T00:00:00Z")
+    assert reply.status == 200, reply
+    groups = {(g["by"], g["key"]): g for g in reply.json()["groups"]}
+    assert groups[("engine", "textract")]["reviewed"] == 2
+    assert groups[("engine", "textract")]["fields"] == [{"field": "total", "corrected": 1, "rate": 0.5}]
+    assert groups[("vendor", "ACME GmbH")]["reviewed"] == 2
+    future = call("GET", "/metrics/accuracy", VIEWER, query="?from=2999-01-01T00:00:00Z&to=2999-02-01T00:00:00Z")
+    assert future.json()["groups"] == []
+    assert call("GET", "/metrics/accuracy", VIEWER, query="?from=2020-02-01T00:00:00Z&to=2020-01-01T00:00:00Z"
+                ).code == "BAD_REQUEST"

@@ -139,3 +139,15 @@ def locked(invoice_id: uuid.UUID) -> Iterator[Locked]:
     """The invoice row locked (SELECT ... FOR UPDATE) in a transaction that commits when the block ends."""
     with transaction() as con:
         yield Locked(con, _load(con, invoice_id, lock=True))
+
+
+def accuracy_rows(since: Any, until: Any) -> tuple[list[tuple[str, str | None, str | None]], list[tuple[str, str]]]:
+    """For domain/accuracy.py: the invoices approved in [since, until) (their last approval's engine and vendor),
+    and every correction ever made to them."""
+    with transaction() as con:
+        approved = rows(con, "SELECT DISTINCT ON (invoice_id) invoice_id::text AS i, engine, vendor_name"
+                             " FROM invoice_audit WHERE action = 'APPROVE' AND at >= :s AND at < :u"
+                             " ORDER BY invoice_id, id DESC", s=since, u=until)
+        edits = rows(con, "SELECT invoice_id::text AS i, field FROM invoice_audit WHERE action = 'EDIT'"
+                          " AND invoice_id = ANY(CAST(:ids AS uuid[]))", ids=[r["i"] for r in approved])
+    return ([(r["i"], r["engine"], r["vendor_name"]) for r in approved], [(r["i"], r["field"]) for r in edits])

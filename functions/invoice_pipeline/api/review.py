@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -18,11 +18,14 @@ from invoice_pipeline.adapters import review_store
 from invoice_pipeline.api import roles
 from invoice_pipeline.api.auth import Principal
 from invoice_pipeline.api.errors import ApiError, Code
-from invoice_pipeline.api.models import ErrorResponse
+from invoice_pipeline.api.models import ErrorResponse, IsoDateTime
 from invoice_pipeline.api.review_models import (
+    AccuracyGroup,
+    AccuracyReport,
     AuditEvent,
     Claim,
     Decision,
+    FieldAccuracy,
     InvoiceHistory,
     InvoicePatch,
     InvoiceReview,
@@ -30,6 +33,7 @@ from invoice_pipeline.api.review_models import (
     as_float,
 )
 from invoice_pipeline.domain import review
+from invoice_pipeline.domain.accuracy import correction_rates
 from invoice_pipeline.domain.review import Action, LineEdit, Refused
 from invoice_pipeline.domain.status import READY_FOR_PAYMENT, InvoiceStatus
 from invoice_pipeline.errors import SchemaViolation
@@ -245,3 +249,19 @@ def invoice_history(invoice_id: InvoiceId) -> InvoiceHistory:
         new_value=e["new_value"], original_value=e["original_value"],
         original_confidence=as_float(e["original_confidence"]), engine=e["engine"],
         status_after=e["status_after"], reason=e["reason"]) for e in events])
+
+
+@router.get("/metrics/accuracy", summary="Per-field correction rate by engine and by vendor, from the audit trail "
+            "of the invoices approved in a period", operation_id="getAccuracy", tags=["review"],
+            responses=_responses(AccuracyReport, "one group per engine and per vendor", 400, 401, 413, 415, 503))
+def accuracy(
+    since: Annotated[IsoDateTime, Query(alias="from", description="approved at or after (RFC 3339)")],
+    until: Annotated[IsoDateTime | None, Query(alias="to", description="approved before (default: now)")] = None,
+) -> AccuracyReport:
+    until = until or datetime.now(UTC)
+    if until <= since:
+        raise ApiError(Code.BAD_REQUEST, "`to` must be after `from`")
+    groups = correction_rates(*review_store.accuracy_rows(since, until))
+    return AccuracyReport(since=since, until=until, groups=[AccuracyGroup(
+        by=g.by, key=g.key, reviewed=g.reviewed,
+        fields=[FieldAccuracy(field=f.field, corrected=f.corrected, rate=f.rate) for f in g.fields]) for g in groups])

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from invoice_pipeline.api.models import NO_NUL, Amount, Invoice, IsoDate, _Model
+from invoice_pipeline.domain.accuracy import By
 from invoice_pipeline.domain.review import Action
 from invoice_pipeline.domain.status import InvoiceStatus
 
@@ -102,3 +103,22 @@ class InvoiceHistory(_Model):
 
 def as_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+class FieldAccuracy(_Model):
+    field: str = Field(description="the field's path; line items' fields as line_items[].amount")
+    corrected: int = Field(description="approved invoices whose field a reviewer corrected")
+    rate: float = Field(description="corrected / reviewed: the engine's error rate on this field")
+
+
+class AccuracyGroup(_Model):
+    by: By
+    key: str = Field(description="the engine, or the vendor's name as approved (empty when none)")
+    reviewed: int = Field(description="invoices approved in the period")
+    fields: list[FieldAccuracy]
+
+
+class AccuracyReport(_Model):
+    since: datetime
+    until: datetime
+    groups: list[AccuracyGroup]
