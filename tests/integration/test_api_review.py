@@ -138,10 +138,14 @@ def test_a_correction_is_revalidated_and_audited_field_by_field(api: str) -> Non
     # A second correction of the same field keeps the engine's original value and confidence.
     etag = reply.headers["etag"]
     second = call("PATCH", f"/invoices/{inv}", REVIEWER, {"total": "118.00", "line_items": [
-        {"position": 2, "remove": True}]}, headers={"if-match": etag})
+        {"position": 1, "remove": True}, {"position": 7, "description": "Late fee", "amount": "50.00"}]},
+        headers={"if-match": etag})
     assert second.json()["invoice"]["validation_status"] == "NEEDS_REVIEW"  # 118 no longer adds up
-    last = call("GET", f"/invoices/{inv}/history", VIEWER).json()["events"][-2:]
-    assert {e["field"] for e in last} == {"total", "line_items[2]"}
+    lines = second.json()["invoice"]["line_items"]
+    assert [(i["position"], i["description"]) for i in lines] == [(0, "Item 0"), (2, "Freight"), (7, "Late fee")]
+    last = call("GET", f"/invoices/{inv}/history", VIEWER).json()["events"][-4:]
+    assert [e["field"] for e in last] == ["total", "line_items[1]", "line_items[7].description",
+                                          "line_items[7].amount"]
     total = next(e for e in last if e["field"] == "total")
     assert (total["old_value"], total["original_value"], total["original_confidence"]) == ("119.00", "999.00", 0.98)
 

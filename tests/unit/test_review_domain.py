@@ -108,9 +108,11 @@ def test_a_correction_that_passes_completes() -> None:
 
 def test_lines_are_added_and_removed() -> None:
     edited = review.edit(row(), {"subtotal": "50.00", "total": "69.00"},
-                         [LineEdit(1, remove=True), LineEdit(5, {"description": "Freight", "amount": "0.00"})],
+                         [LineEdit(1, remove=True), LineEdit(5, {"description": "Freight", "amount": "0.00"}),
+                          LineEdit(9), LineEdit(8, remove=True)],  # nothing to add, nothing to remove
                          page_count=1, today=TODAY)
     assert [i["description"] for i in edited.invoice["line_items"]] == ["L0", "Freight"]
+    assert edited.positions == [0, 5]  # not renumbered: the audit's positions stay the stored ones
     fields = [c.field for c in edited.changes]
     assert fields[-3:] == ["line_items[1]", "line_items[5].description", "line_items[5].amount"]
     assert edited.status == "NEEDS_REVIEW"  # POSSIBLE_DUPLICATE still holds it

@@ -97,15 +97,16 @@ class Locked:
         self.con.run("UPDATE invoices SET claimed_by = :a, claim_expires_at = now() + make_interval(secs => :s)"
                      " WHERE id = :id", a=actor, s=seconds, id=self.row["id"])
 
-    def write(self, invoice: dict[str, Any], status: str, issues: list[dict[str, Any]]) -> None:
-        """The corrected invoice (domain/review.py `edit`): its header, its line items, validation's verdict."""
+    def write(self, invoice: dict[str, Any], positions: list[int], status: str, issues: list[dict[str, Any]]) -> None:
+        """The corrected invoice (domain/review.py `edit`): its header, its line items at their positions,
+        validation's verdict."""
         header = {col: _db_value(col, _get(invoice, path)) for path, col in HEADER_FIELDS.items()}
         self.update(bump=True, **header, validation_status=status)
         self.con.run("UPDATE invoices SET issues = CAST(:issues AS jsonb), confidence = CAST(:c AS jsonb),"
                      " alternatives = CAST(:alt AS jsonb) WHERE id = :id", issues=json.dumps(issues),
                      c=json.dumps(invoice["confidence"]), alt=json.dumps(invoice["alternatives"]), id=self.row["id"])
         stored = {i["position"]: i for i in self.row["line_items"]}
-        wanted = dict(enumerate(invoice["line_items"]))
+        wanted = dict(zip(positions, invoice["line_items"], strict=True))
         for position in sorted(set(stored) - set(wanted)):
             self.con.run("DELETE FROM line_items WHERE invoice_id = :i AND position = :p", i=self.row["id"],
                          p=position)

@@ -193,7 +193,7 @@ def correct_invoice(invoice_id: InvoiceId, patch: InvoicePatch, if_match: IfMatc
                     value, conf = review.original(change.field, change.old, confidence.get(change.field), earlier)
                     inv.audit(actor, Action.EDIT, edited.status, field=change.field, old=change.old,
                               new=change.new, original=value, confidence=conf)
-                inv.write(edited.invoice, edited.status, edited.issues)
+                inv.write(edited.invoice, edited.positions, edited.status, edited.issues)
     except Refused as err:
         raise _refused(err) from None
     except SchemaViolation as err:

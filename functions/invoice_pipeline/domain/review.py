@@ -77,6 +77,7 @@ class LineEdit:
 @dataclass(frozen=True)
 class Edited:
     invoice: dict[str, Any]  # the normalized invoice after the changes
+    positions: list[int]  # each line item's position, as the reviewer named it (lines are not renumbered)
     changes: list[Change]
     status: InvoiceStatus
     issues: list[dict[str, Any]]
@@ -180,10 +181,11 @@ def _line_path(position: int, name: str | None = None) -> str:
     return f"line_items[{position}]" + (f".{name}" if name else "")
 
 
-def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[LineEdit]) -> tuple[
-        dict[str, Any], list[Change]]:
-    """The invoice with the corrections applied, and each value that changed (unchanged values are no change).
-    A line edit at a position the invoice does not have adds a line there."""
+def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[LineEdit],
+          positions: list[int] | None = None) -> tuple[dict[str, Any], list[int], list[Change]]:
+    """The invoice with the corrections applied, its lines' positions, and each value that changed (unchanged
+    values are no change). `positions` are the stored lines' (default 0..n-1); a line edit at a position the
+    invoice does not have adds a line there."""
     inv = json.loads(json.dumps(invoice))
     changes: list[Change] = []
     for path in (p for p in HEADER_FIELDS if p in header):  # in the invoice's order, whatever the request's
@@ -196,7 +198,8 @@ def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[Li
         else:
             inv[path] = new
         changes.append(Change(path, old, new))
-    items = {i: item for i, item in enumerate(inv["line_items"])}
+    items = dict(zip(positions if positions is not None else range(len(inv["line_items"])), inv["line_items"],
+                     strict=True))
     for edit in lines:
         current = items.get(edit.position)
         if edit.remove:
@@ -205,6 +208,8 @@ def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[Li
                 del items[edit.position]
             continue
         if current is None:
+            if not edit.values:
+                continue
             current = items[edit.position] = dict.fromkeys(LINE_FIELDS)
         for name, new in edit.values.items():
             if current.get(name) != new:
@@ -214,7 +219,7 @@ def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[Li
     for change in changes:
         inv["confidence"][change.field] = CORRECTED_CONFIDENCE
         inv["alternatives"].pop(change.field, None)
-    return inv, changes
+    return inv, sorted(items), changes
 
 
 def revalidate(invoice: dict[str, Any], *, seq: int, page_count: int | None, kept: list[dict[str, Any]],
@@ -231,10 +236,11 @@ def revalidate(invoice: dict[str, Any], *, seq: int, page_count: int | None, kep
 
 def edit(row: dict[str, Any], header: dict[str, str | None], lines: list[LineEdit], *, page_count: int | None,
          today: date) -> Edited:
-    inv, changes = apply(normalized(row), header, lines)
+    stored = [i["position"] for i in sorted(row["line_items"], key=lambda i: i["position"])]
+    inv, positions, changes = apply(normalized(row), header, lines, stored)
     status, issues = revalidate(inv, seq=row["seq"], page_count=page_count, kept=list(row["issues"] or []),
                                 today=today)
-    return Edited(inv, changes, status, issues)
+    return Edited(inv, positions, changes, status, issues)
 
 
 def original(field_name: str, current: str | None, confidence: Any,
