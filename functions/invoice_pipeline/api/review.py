@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -18,14 +18,11 @@ from invoice_pipeline.adapters import review_store
 from invoice_pipeline.api import roles
 from invoice_pipeline.api.auth import Principal
 from invoice_pipeline.api.errors import ApiError, Code
-from invoice_pipeline.api.models import ErrorResponse, IsoDateTime
+from invoice_pipeline.api.models import ErrorResponse
 from invoice_pipeline.api.review_models import (
-    AccuracyGroup,
-    AccuracyReport,
     AuditEvent,
     Claim,
     Decision,
-    FieldAccuracy,
     InvoiceHistory,
     InvoicePatch,
     InvoiceReview,
@@ -33,7 +30,6 @@ from invoice_pipeline.api.review_models import (
     as_float,
 )
 from invoice_pipeline.domain import review
-from invoice_pipeline.domain.accuracy import correction_rates
 from invoice_pipeline.domain.review import Action, LineEdit, Refused
 from invoice_pipeline.domain.status import READY_FOR_PAYMENT, InvoiceStatus
 from invoice_pipeline.errors import SchemaViolation
@@ -62,7 +58,7 @@ _READ = (400, 401, 404, 413, 415, 503)
 _WRITE = (*_READ, 403, 409)
 
 
-def _responses(model: type[Any], description: str, *statuses: int) -> dict[int, OpenAPIResponse]:
+def responses(model: type[Any], description: str, *statuses: int) -> dict[int, OpenAPIResponse]:
     out: dict[int, OpenAPIResponse] = {200: {
         "description": description, "content": {"application/json": {"model": model}},
         **({"headers": {"ETag": {"description": "the invoice's version", "schema": {"type": "string"}}}}
@@ -117,14 +113,14 @@ def _refused(err: Refused) -> ApiError:
 
 @router.get("/invoices/<invoice_id>", summary="An invoice with its review state; the ETag is its version",
             operation_id="getInvoice", tags=["review"],
-            responses=_responses(InvoiceReview, "the invoice", *_READ))
+            responses=responses(InvoiceReview, "the invoice", *_READ))
 def get_invoice(invoice_id: InvoiceId) -> Response[InvoiceReview]:
     return _reply(invoice_id)
 
 
 @router.post("/invoices/<invoice_id>/claim", summary="Claim the invoice for review (extends your own claim)",
              operation_id="claimInvoice", tags=["review"],
-             responses=_responses(InvoiceReview, "claimed until claim.expires_at", *_WRITE))
+             responses=responses(InvoiceReview, "claimed until claim.expires_at", *_WRITE))
 def claim_invoice(invoice_id: InvoiceId) -> Response[InvoiceReview]:
     actor = _reviewer()
     try:
@@ -138,7 +134,7 @@ def claim_invoice(invoice_id: InvoiceId) -> Response[InvoiceReview]:
 
 
 @router.post("/invoices/<invoice_id>/release", summary="Release your claim", operation_id="releaseInvoice",
-             tags=["review"], responses=_responses(InvoiceReview, "released", *_WRITE))
+             tags=["review"], responses=responses(InvoiceReview, "released", *_WRITE))
 def release_invoice(invoice_id: InvoiceId) -> Response[InvoiceReview]:
     actor = _reviewer()
     try:
@@ -174,7 +170,7 @@ def _changes(patch: InvoicePatch) -> tuple[dict[str, str | None], list[LineEdit]
 
 @router.patch("/invoices/<invoice_id>", summary="Correct header fields and line items (needs your claim and "
               "If-Match); validation runs again", operation_id="correctInvoice", tags=["review"],
-              responses=_responses(InvoiceReview, "corrected; its new ETag and validation's verdict", *_WRITE,
+              responses=responses(InvoiceReview, "corrected; its new ETag and validation's verdict", *_WRITE,
                                    412, 428))
 def correct_invoice(invoice_id: InvoiceId, patch: InvoicePatch, if_match: IfMatch = None) -> Response[InvoiceReview]:
     actor = _reviewer()
@@ -206,14 +202,14 @@ def correct_invoice(invoice_id: InvoiceId, patch: InvoicePatch, if_match: IfMatc
 
 @router.post("/invoices/<invoice_id>/approve", summary="Approve the invoice: ready for payment (needs your claim)",
              operation_id="approveInvoice", tags=["review"],
-             responses=_responses(InvoiceReview, "APPROVED", *_WRITE, 412))
+             responses=responses(InvoiceReview, "APPROVED", *_WRITE, 412))
 def approve_invoice(invoice_id: InvoiceId, if_match: IfMatch = None) -> Response[InvoiceReview]:
     return _decide(invoice_id, Action.APPROVE, None, if_match)
 
 
 @router.post("/invoices/<invoice_id>/reject", summary="Reject the invoice, with a reason (needs your claim)",
              operation_id="rejectInvoice", tags=["review"],
-             responses=_responses(InvoiceReview, "REJECTED", *_WRITE, 412))
+             responses=responses(InvoiceReview, "REJECTED", *_WRITE, 412))
 def reject_invoice(invoice_id: InvoiceId, request: RejectRequest, if_match: IfMatch = None) -> Response[InvoiceReview]:
     return _decide(invoice_id, Action.REJECT, request.reason, if_match)
 
@@ -241,7 +237,7 @@ def _decide(invoice_id: uuid.UUID, action: Action, reason: str | None, if_match:
 
 @router.get("/invoices/<invoice_id>/history", summary="The invoice's audit trail, oldest first",
             operation_id="getInvoiceHistory", tags=["review"],
-            responses=_responses(InvoiceHistory, "every claim, release, correction and decision", *_READ))
+            responses=responses(InvoiceHistory, "every claim, release, correction and decision", *_READ))
 def invoice_history(invoice_id: InvoiceId) -> InvoiceHistory:
     events = review_store.history(invoice_id)
     return InvoiceHistory(invoice_id=invoice_id, events=[AuditEvent(
@@ -249,19 +245,3 @@ def invoice_history(invoice_id: InvoiceId) -> InvoiceHistory:
         new_value=e["new_value"], original_value=e["original_value"],
         original_confidence=as_float(e["original_confidence"]), engine=e["engine"],
         status_after=e["status_after"], reason=e["reason"]) for e in events])
-
-
-@router.get("/metrics/accuracy", summary="Per-field correction rate by engine and by vendor, from the audit trail "
-            "of the invoices approved in a period", operation_id="getAccuracy", tags=["review"],
-            responses=_responses(AccuracyReport, "one group per engine and per vendor", 400, 401, 413, 415, 503))
-def accuracy(
-    since: Annotated[IsoDateTime, Query(alias="from", description="approved at or after (RFC 3339)")],
-    until: Annotated[IsoDateTime | None, Query(alias="to", description="approved before (default: now)")] = None,
-) -> AccuracyReport:
-    until = until or datetime.now(UTC)
-    if until <= since:
-        raise ApiError(Code.BAD_REQUEST, "`to` must be after `from`")
-    groups = correction_rates(*review_store.accuracy_rows(since, until))
-    return AccuracyReport(since=since, until=until, groups=[AccuracyGroup(
-        by=g.by, key=g.key, reviewed=g.reviewed,
-        fields=[FieldAccuracy(field=f.field, corrected=f.corrected, rate=f.rate) for f in g.fields]) for g in groups])
