@@ -13,6 +13,15 @@ locals {
     "POST /documents/reprocess",
     "POST /documents/{document_id}/reprocess",
     "GET /invoices/export",
+    # Review (functions/invoice_pipeline/api/review.py): the roles are checked by the function (cognito:groups).
+    "GET /invoices/{invoice_id}",
+    "PATCH /invoices/{invoice_id}",
+    "GET /invoices/{invoice_id}/history",
+    "POST /invoices/{invoice_id}/claim",
+    "POST /invoices/{invoice_id}/release",
+    "POST /invoices/{invoice_id}/approve",
+    "POST /invoices/{invoice_id}/reject",
+    "GET /metrics/accuracy",
   ]
   anonymous_routes     = ["GET /health"]
   machine_route_prefix = "/iam"
@@ -27,10 +36,11 @@ resource "aws_apigatewayv2_api" "http" {
   dynamic "cors_configuration" {
     for_each = length(var.cors_allow_origins) > 0 ? [1] : []
     content {
-      allow_origins = var.cors_allow_origins
-      allow_methods = ["GET", "POST", "OPTIONS"]
-      allow_headers = ["authorization", "content-type"]
-      max_age       = 3600
+      allow_origins  = var.cors_allow_origins
+      allow_methods  = ["GET", "POST", "PATCH", "OPTIONS"]
+      allow_headers  = ["authorization", "content-type", "if-match"]
+      expose_headers = ["etag"]
+      max_age        = 3600
     }
   }
 }

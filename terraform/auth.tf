@@ -89,3 +89,13 @@ resource "aws_cognito_user_pool_client" "web" {
   # "Google" must exist as a provider of the pool before a client may name it.
   depends_on = [aws_cognito_identity_provider.google]
 }
+
+# Review roles (functions/invoice_pipeline/api/roles.py): members of "reviewers" correct, claim, approve and
+# reject invoices; "viewers", and users in neither group, only read. Access tokens carry the groups in
+# cognito:groups. An administrator adds users to a group (aws cognito-idp admin-add-user-to-group).
+resource "aws_cognito_user_group" "review" {
+  for_each     = { reviewers = "Correct, claim, approve and reject invoices", viewers = "Read only" }
+  name         = each.key
+  description  = each.value
+  user_pool_id = aws_cognito_user_pool.main.id
+}

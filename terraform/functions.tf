@@ -111,6 +111,9 @@ locals {
     EVENT_BUS_NAME    = aws_cloudwatch_event_bus.invoices.name
 
     EINVOICE_UNSUPPORTED_PROFILE = var.einvoice_unsupported_profile
+    # Review's settings (config.py).
+    REVIEW_CLAIM_SECONDS   = tostring(var.review_claim_seconds)
+    REVIEW_SECOND_APPROVER = tostring(var.review_requires_second_approver)
   }
 }
 

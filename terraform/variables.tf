@@ -789,3 +789,22 @@ variable "einvoice_unsupported_profile" {
     error_message = "einvoice_unsupported_profile: \"fail\" or \"ocr\"."
   }
 }
+
+# --- review (functions/invoice_pipeline/api/review.py) ---------------------------------------------------
+
+variable "review_claim_seconds" {
+  type        = number
+  default     = 900
+  description = "How long a reviewer's claim on an invoice lasts (POST /invoices/{id}/claim); editing and deciding need a live claim of one's own."
+
+  validation {
+    condition     = var.review_claim_seconds >= 60 && var.review_claim_seconds <= 86400 && floor(var.review_claim_seconds) == var.review_claim_seconds
+    error_message = "review_claim_seconds: a whole number of seconds, 60-86400."
+  }
+}
+
+variable "review_requires_second_approver" {
+  type        = bool
+  default     = false
+  description = "Four eyes: an invoice a reviewer corrected must be approved by another reviewer (403 SECOND_APPROVER_REQUIRED otherwise)."
+}

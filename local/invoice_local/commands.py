@@ -402,6 +402,12 @@ def register(commands: Any) -> None:
     from invoice_local import events_cmd
 
     events_cmd.register(add)
+
+    from invoice_local import accuracy_cmd
+
+    accuracy_cmd.add_arguments(add("accuracy", accuracy_cmd.cmd_accuracy, "per-field correction rate by engine "
+                                   "and by vendor, from the review audit trail, through the local API"))
+
     from invoice_local import backfill_cmd  # imports this module's helpers: registered last
 
     backfill_cmd.register(add)

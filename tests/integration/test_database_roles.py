@@ -57,11 +57,37 @@ def test_the_api_role_reads_and_records_requests_but_changes_nothing(as_role, da
     assert not refused(api, "INSERT INTO document_events (document_id, to_status) SELECT id, status FROM documents"
                             " LIMIT 1")
     for sql in ("UPDATE documents SET status = status", "DELETE FROM documents", "DELETE FROM invoices",
-                "UPDATE invoices SET total = 0", "DELETE FROM document_events", "TRUNCATE documents",
+                # Review writes invoices column by column (0006_review.sql): never what the pipeline decided
+                # about where an invoice came from.
+                "UPDATE invoices SET document_id = document_id", "UPDATE invoices SET provenance = '{}'",
+                "UPDATE invoices SET seq = seq", "UPDATE line_items SET page = 1",
+                "UPDATE invoice_audit SET actor = 'x'", "DELETE FROM invoice_audit", "TRUNCATE invoice_audit",
+                "DELETE FROM document_events", "TRUNCATE documents",
                 "SELECT * FROM task_tokens", "SELECT * FROM textract_slots", "UPDATE textract_pace SET id = 1",
                 "SELECT * FROM schema_migrations", "CREATE TABLE api_owned (x int)",
                 "CREATE TEMPORARY TABLE api_temp (x int)", "ALTER TABLE documents ADD COLUMN x int"):
         assert refused(api, sql), sql
+
+
+def test_the_audit_trail_is_append_only_for_the_api_role_and_its_owner(as_role, database_url: str) -> None:
+    """Review (0006_review.sql): the API role corrects invoices column by column and adds audit rows, but no
+    role changes or deletes one: the grants refuse the API, a trigger refuses everyone, the owner included."""
+    api, owner = as_role["api"], _connect(database_url)
+    try:
+        doc = owner.run("INSERT INTO documents (id, bucket, object_key, version_id, status) VALUES"
+                        " (gen_random_uuid(), 'b', 'k', gen_random_uuid()::text, 'COMPLETED') RETURNING id")[0][0]
+        api.run("INSERT INTO invoice_audit (invoice_id, document_id, actor, action, status_after) VALUES"
+                " (gen_random_uuid(), :d, 'rev-1', 'CLAIM', 'NEEDS_REVIEW')", d=doc)
+        assert not refused(api, "UPDATE invoices SET total = total, validation_status = validation_status")
+        assert not refused(api, "SELECT id FROM invoices FOR UPDATE")
+        for sql in ("UPDATE invoice_audit SET actor = 'someone else'", "UPDATE invoice_audit SET new_value = 'x'",
+                    "DELETE FROM invoice_audit", "TRUNCATE invoice_audit"):
+            assert refused(api, sql), sql
+            if not sql.startswith("TRUNCATE"):  # TRUNCATE stays the owner's (emptying a database wholesale)
+                assert refused(owner, sql), f"owner: {sql}"
+        assert api.run("SELECT actor FROM invoice_audit WHERE document_id = :d", d=doc) == [["rev-1"]]
+    finally:
+        owner.close()
 
 
 def test_the_pipeline_role_writes_its_tables_but_cannot_change_the_schema(as_role) -> None:

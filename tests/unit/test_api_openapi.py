@@ -47,7 +47,11 @@ def test_every_route_is_documented_with_its_errors(openapi: ModuleType, document
     assert documented == {("get", "/health"), ("get", "/documents"), ("post", "/documents"),
                           ("get", "/documents/{document_id}"), ("get", "/documents/{document_id}/invoice"),
                           ("post", "/documents/{document_id}/reprocess"), ("post", "/documents/reprocess"),
-                          ("get", "/invoices/export")}
+                          ("get", "/invoices/export"), ("get", "/invoices/{invoice_id}"),
+                          ("patch", "/invoices/{invoice_id}"), ("get", "/invoices/{invoice_id}/history"),
+                          ("post", "/invoices/{invoice_id}/claim"), ("post", "/invoices/{invoice_id}/release"),
+                          ("post", "/invoices/{invoice_id}/approve"), ("post", "/invoices/{invoice_id}/reject"),
+                          ("get", "/metrics/accuracy")}
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             statuses = set(op["responses"])
@@ -55,8 +59,10 @@ def test_every_route_is_documented_with_its_errors(openapi: ModuleType, document
             if path != "/health":
                 assert "401" in statuses, (method, path)
                 assert "security" not in op  # the document-wide bearer/sigv4 requirement applies
-            if "{document_id}" in path:
+            if "{document_id}" in path or "{invoice_id}" in path:
                 assert "404" in statuses
+            if method != "get" and "{invoice_id}" in path:
+                assert {"403", "409"} <= statuses, (method, path)
             assert "422" not in statuses and "500" not in statuses
 
 

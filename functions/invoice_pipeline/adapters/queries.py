@@ -31,6 +31,7 @@ class DocumentFilter:
     received_to: datetime | None = None  # exclusive
     invoice_date_from: date | None = None  # inclusive
     invoice_date_to: date | None = None  # inclusive
+    invoice_statuses: tuple[str, ...] = ()  # invoices.validation_status, any of them (ready for payment: APPROVED)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, ())}
@@ -73,6 +74,9 @@ def _conditions(f: DocumentFilter, params: dict[str, Any], *, invoice_alias: str
     if f.invoice_date_to is not None:
         invoice_conds.append(f"{alias}.invoice_date <= :invoice_date_to")
         params["invoice_date_to"] = f.invoice_date_to
+    if f.invoice_statuses:
+        invoice_conds.append(f"{alias}.validation_status = ANY(CAST(:invoice_statuses AS text[]))")
+        params["invoice_statuses"] = list(f.invoice_statuses)
     if invoice_conds:
         if invoice_alias:
             where.extend(invoice_conds)

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from botocore.exceptions import BotoCoreError
 from pg8000.exceptions import InterfaceError
 
-from invoice_pipeline.api import auth, routes
+from invoice_pipeline.api import accuracy, auth, review, routes
 from invoice_pipeline.api.errors import ApiError, Code
 from invoice_pipeline.errors import DatabaseUnavailable, DocumentNotFound
 from invoice_pipeline.observability import logger
@@ -32,6 +32,8 @@ SHOWN_PATH_CHARS = 200
 
 app = APIGatewayHttpResolver(enable_validation=True, strip_prefixes=[auth.MACHINE_PREFIX])
 app.include_router(routes.router)
+app.include_router(review.router)
+app.include_router(accuracy.router)
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:

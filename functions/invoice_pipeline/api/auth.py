@@ -8,7 +8,7 @@ misconfigured route, and gets 401 on every path but /health."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ANONYMOUS_PATHS = frozenset({"/health"})
@@ -20,6 +20,7 @@ MACHINE_PREFIX = "/iam"
 class Principal:
     kind: Literal["jwt", "iam"]
     subject: str  # the token's `sub`, or the caller's IAM ARN
+    groups: frozenset[str] = field(default=frozenset())  # the token's cognito:groups (api/roles.py)
 
     @property
     def label(self) -> str:
@@ -34,7 +35,16 @@ def _jwt_principal(authorizer: dict[str, Any]) -> Principal | None:
     if not isinstance(claims, dict):
         return None
     subject = claims.get("sub") or claims.get("client_id")  # client-credentials tokens carry no `sub`
-    return Principal("jwt", str(subject)) if subject else None
+    return Principal("jwt", str(subject), _groups(claims.get("cognito:groups"))) if subject else None
+
+
+def _groups(claim: Any) -> frozenset[str]:
+    """cognito:groups as API Gateway hands it over, a string "[a b]" (or a list, from a test's event)."""
+    if isinstance(claim, list):
+        return frozenset(str(g) for g in claim)
+    if isinstance(claim, str):
+        return frozenset(claim.strip().removeprefix("[").removesuffix("]").replace(",", " ").split())
+    return frozenset()
 
 
 def _iam_principal(authorizer: dict[str, Any]) -> Principal | None:

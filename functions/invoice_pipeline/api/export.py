@@ -14,12 +14,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from invoice_pipeline.domain.status import READY_FOR_PAYMENT
+
 INVOICE_COLUMNS = (
     "document_id", "file", "document_status", "invoice_id", "invoice_seq", "invoice_number", "document_type",
     "vendor_name",
     "vendor_tax_id", "vendor_address", "customer_name", "customer_address", "invoice_date", "due_date",
-    "po_number", "currency", "subtotal", "tax", "discount", "total", "amount_due", "validation_status", "issues",
-    "engine",
+    "po_number", "currency", "subtotal", "tax", "discount", "total", "amount_due", "validation_status",
+    "ready_for_payment", "issues", "engine",
 )
 ITEM_COLUMNS = ("line_position", "line_description", "line_quantity", "line_unit_price", "line_amount",
                 "line_product_code", "line_unit", "line_tax_rate")
@@ -63,6 +65,7 @@ def _invoice_values(inv: dict[str, Any]) -> dict[str, Any]:
         "due_date": inv["due_date"], "po_number": inv["po_number"], "currency": inv["currency"],
         "subtotal": inv["subtotal"], "tax": inv["tax"], "discount": inv["discount"], "total": inv["total"],
         "amount_due": inv["amount_due"], "validation_status": inv["validation_status"],
+        "ready_for_payment": "true" if inv["validation_status"] == READY_FOR_PAYMENT else "false",
         "issues": ";".join(sorted({str(i.get("code")) for i in inv.get("issues") or [] if isinstance(i, dict)})),
         "engine": inv.get("engine"),  # textract | local | e-invoice: which engine read the invoice
     }

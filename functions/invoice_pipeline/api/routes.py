@@ -3,6 +3,7 @@ that goes wrong is an ApiError (or a pipeline error that app.py maps) with a sta
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -52,7 +53,7 @@ from invoice_pipeline.api.models import (
 )
 from invoice_pipeline.domain import reprocess as reprocess_names
 from invoice_pipeline.domain.intake import execution_name
-from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
+from invoice_pipeline.domain.status import READY_FOR_PAYMENT, TERMINAL, DocumentStatus
 from invoice_pipeline.observability import count, logger
 
 router = APIGatewayHttpRouter()
@@ -404,9 +405,12 @@ def export_invoices(
     received_to: ReceivedTo = None,
     invoice_date_from: InvoiceDateFrom = None,
     invoice_date_to: InvoiceDateTo = None,
+    ready_for_payment: Annotated[bool, Query(description="only invoices ready for payment (APPROVED)")] = False,
 ):  # no return annotation: the resolver would validate the file body against it (responses= documents it)
     settings = config.settings()
     f = _filter(status, vendor, q, received_from, received_to, invoice_date_from, invoice_date_to)
+    if ready_for_payment:
+        f = dataclasses.replace(f, invoice_statuses=(READY_FOR_PAYMENT.value,))
     limit = settings.export_inline_max_bytes
     out, size, _count = export.build(format, queries.export_batches(f), spool_bytes=limit, work_dir=settings.work_dir)
     with out:

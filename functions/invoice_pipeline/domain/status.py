@@ -47,11 +47,19 @@ class ReprocessableStatus(StrEnum):
 # invoices.validation_status. What validation decides for an invoice is also what it decides for the whole
 # document (its final status), hence the same names.
 class InvoiceStatus(StrEnum):
-    """One invoice's review state, from validation (NEEDS_REVIEW: a rule found an error, see its issues)."""
+    """One invoice's review state: COMPLETED or NEEDS_REVIEW from validation (NEEDS_REVIEW: a rule found an
+    error, see its issues), then APPROVED (ready for payment) or REJECTED by a reviewer."""
 
     COMPLETED = DocumentStatus.COMPLETED.value
     NEEDS_REVIEW = DocumentStatus.NEEDS_REVIEW.value
+    APPROVED = "APPROVED"  # a reviewer approved it: ready for payment (api/review.py)
+    REJECTED = "REJECTED"  # a reviewer rejected it, with a reason
 
 
 # What validation can decide: the rest of InvoiceStatus (if any) is set by people, never by the pipeline.
 VALIDATION_OUTCOMES: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.COMPLETED, InvoiceStatus.NEEDS_REVIEW})
+
+# What a reviewer decides (domain/review.py): final, nothing but a reprocess changes an invoice in one.
+DECISIONS: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.APPROVED, InvoiceStatus.REJECTED})
+# The one state in which an invoice may be paid: exports and events call it "ready for payment".
+READY_FOR_PAYMENT: InvoiceStatus = InvoiceStatus.APPROVED
