@@ -21,6 +21,7 @@ locals {
     "POST /invoices/{invoice_id}/release",
     "POST /invoices/{invoice_id}/approve",
     "POST /invoices/{invoice_id}/reject",
+    "POST /invoices/{invoice_id}/clear-duplicate",
     "GET /metrics/accuracy",
   ]
   anonymous_routes     = ["GET /health"]

@@ -136,8 +136,8 @@ class TaskTokenNotFound(PipelineError):
 
 
 # --- Review (issue 12): a reviewer's answer to a possible duplicate (adapters/duplicates.py). ----------------
-class InvoiceNotFound(PipelineError):
-    """An invoice id that is not in the database."""
+class InvoiceNotFound(DocumentNotFound):
+    """An invoice id that is not in the database (the API answers 404 NOT_FOUND, as for a document)."""
 
 
 class DuplicateNotPending(PipelineError):

@@ -37,9 +37,10 @@ def call(method: str, path: str, claims: dict[str, Any], body: Any = None,
     return Reply(handler(event, LocalContext()))
 
 
-def needs_review(total: str = "999.00") -> uuid.UUID:
-    """An invoice Persist stored as NEEDS_REVIEW: its total does not add up (100.00 + 19.00 is 119.00)."""
-    doc = insert_completed(invoices=[invoice(total=total)], status="NEEDS_REVIEW",
+def needs_review(total: str = "999.00", number: str = "INV-1") -> uuid.UUID:
+    """An invoice Persist stored as NEEDS_REVIEW: its total does not add up (100.00 + 19.00 is 119.00). The same
+    number and total twice is a possible duplicate (the duplicate control holds the later one)."""
+    doc = insert_completed(invoices=[invoice(total=total, number=number)], status="NEEDS_REVIEW",
                            issues=[{"code": "TOTAL_MISMATCH", "severity": "error", "invoice_index": 0,
                                     "field": "total", "message": "does not add up"}])
     (row,) = repository.invoices_for(doc)
@@ -217,7 +218,7 @@ def test_only_approved_invoices_are_ready_for_payment_in_the_export(api: str) ->
 
 
 def test_accuracy_from_the_audit_trail(api: str) -> None:
-    corrected, untouched = needs_review(), needs_review(total="119.00")
+    corrected, untouched = needs_review(), needs_review(total="238.00", number="INV-2")  # not a duplicate of the other
     with db.transaction() as con:
         con.run("UPDATE invoices SET validation_status = 'COMPLETED', issues = '[]' WHERE id = :i", i=untouched)
     etag = claimed(corrected)
@@ -236,3 +237,47 @@ def test_accuracy_from_the_audit_trail(api: str) -> None:
     inverted = call("GET", "/metrics/accuracy", VIEWER, query="?from=2030-02-01T00:00:00Z&to=2020-01-01T00:00:00Z")
     assert (inverted.status, inverted.json()["groups"]) == (200, [])
     assert call("GET", "/metrics/accuracy", VIEWER).code == "BAD_REQUEST"  # `from` is required
+
+
+def _outbox(invoice_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
+    with db.transaction() as con:
+        found = con.run("SELECT event_type, detail FROM event_outbox WHERE invoice_id = :i ORDER BY id", i=invoice_id)
+    return [(t, d if isinstance(d, dict) else json.loads(d)) for t, d in found]
+
+
+def test_a_duplicate_hold_is_cleared_or_confirmed_and_decisions_are_announced(api: str) -> None:
+    original, copy, another = (needs_review(total="119.00") for _ in range(3))
+    for held in (copy, another):  # the same invoice from other bytes: held as a possible duplicate of the first
+        body = call("GET", f"/invoices/{held}", VIEWER).json()
+        assert "POSSIBLE_DUPLICATE" in [i["code"] for i in body["invoice"]["issues"]], body
+    assert "POSSIBLE_DUPLICATE" not in [i["code"] for i in call("GET", f"/invoices/{original}", VIEWER)
+                                        .json()["invoice"]["issues"]]
+
+    assert call("POST", f"/invoices/{copy}/clear-duplicate", REVIEWER).code == "CLAIM_REQUIRED"
+    claimed(copy)
+    cleared = call("POST", f"/invoices/{copy}/clear-duplicate", REVIEWER)
+    assert cleared.status == 200, cleared
+    assert "POSSIBLE_DUPLICATE" not in [i["code"] for i in cleared.json()["invoice"]["issues"]]
+    assert cleared.headers["etag"] == '"2"'
+    assert call("POST", f"/invoices/{copy}/clear-duplicate", REVIEWER).code == "DUPLICATE_NOT_PENDING"
+    # An edit looks the invoice up again, but a hold a reviewer has cleared stays cleared.
+    etag = call("PATCH", f"/invoices/{copy}", REVIEWER, {"po_number": "PO-9"},
+                headers={"if-match": cleared.headers["etag"]}).headers["etag"]
+    assert "POSSIBLE_DUPLICATE" not in [i["code"] for i in call("GET", f"/invoices/{copy}", VIEWER)
+                                        .json()["invoice"]["issues"]]
+    assert [e["action"] for e in call("GET", f"/invoices/{copy}/history", VIEWER).json()["events"]] == [
+        "CLAIM", "CLEAR_DUPLICATE", "EDIT"]
+
+    claimed(another)
+    rejected = call("POST", f"/invoices/{another}/reject", REVIEWER, {"reason": "sent twice", "duplicate": True})
+    assert rejected.status == 200, rejected
+    reason = rejected.json()["decision"]["reason"]
+    assert reason.startswith("sent twice (duplicate (strong) of invoice ") and str(original) in reason, reason
+    [(kind, detail)] = [e for e in _outbox(another) if e[0] == "InvoiceRejected"]
+    assert (detail["status"], detail["actor"], detail["reason"]) == ("REJECTED", "rev-1", reason)
+
+    call("PATCH", f"/invoices/{copy}", REVIEWER, {"total": "119.00"}, headers={"if-match": etag})
+    approved = call("POST", f"/invoices/{copy}/approve", REVIEWER)
+    assert approved.status in (200, 409), approved  # TOTAL_MISMATCH was stored by hand: validation decides
+    if approved.status == 200:
+        assert [e[0] for e in _outbox(copy)][-1] == "InvoiceApproved"

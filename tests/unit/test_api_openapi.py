@@ -51,6 +51,7 @@ def test_every_route_is_documented_with_its_errors(openapi: ModuleType, document
                           ("patch", "/invoices/{invoice_id}"), ("get", "/invoices/{invoice_id}/history"),
                           ("post", "/invoices/{invoice_id}/claim"), ("post", "/invoices/{invoice_id}/release"),
                           ("post", "/invoices/{invoice_id}/approve"), ("post", "/invoices/{invoice_id}/reject"),
+                          ("post", "/invoices/{invoice_id}/clear-duplicate"),
                           ("get", "/metrics/accuracy")}
     for path, ops in document["paths"].items():
         for method, op in ops.items():

@@ -93,7 +93,8 @@ def test_a_correction_changes_only_what_differs_and_revalidates() -> None:
         ("invoice_number", "INV-1", None), ("total", "999.00", "119.00"), ("line_items[1].description", "L1", "Widget")]
     codes = [i["code"] for i in edited.issues]
     assert "TOTAL_MISMATCH" not in codes and "MISSING_INVOICE_NUMBER" in codes  # cleared by the reviewer
-    assert "POSSIBLE_DUPLICATE" in codes  # not validation's: kept as it was
+    # The duplicate hold is not kept as it was: the API looks the corrected invoice up again (recheck_in)
+    assert "POSSIBLE_DUPLICATE" not in codes
     assert edited.status == "NEEDS_REVIEW"
     assert edited.invoice["confidence"]["total"] == review.CORRECTED_CONFIDENCE
     assert "total" not in edited.invoice["alternatives"]
@@ -115,8 +116,12 @@ def test_lines_are_added_and_removed() -> None:
     assert edited.positions == [0, 5]  # not renumbered: the audit's positions stay the stored ones
     fields = [c.field for c in edited.changes]
     assert fields[-3:] == ["line_items[1]", "line_items[5].description", "line_items[5].amount"]
-    assert edited.status == "NEEDS_REVIEW"  # POSSIBLE_DUPLICATE still holds it
     assert "LINE_ITEMS_MISMATCH" not in [i["code"] for i in edited.issues]
+    assert edited.status == "COMPLETED"  # the stored duplicate hold went with the revalidation...
+    hold = {"code": "POSSIBLE_DUPLICATE", "severity": "error", "invoice_index": 0}
+    again = review.held(edited, hold)  # ...and comes back when the lookup still finds the earlier invoice
+    assert again.status == "NEEDS_REVIEW" and again.issues[-1] == hold
+    assert review.held(edited, None) is edited
 
 
 def test_a_value_the_schema_forbids_is_a_schema_violation() -> None:

@@ -14,16 +14,12 @@ from typing import Any
 
 from invoice_pipeline.adapters.db import Connection, rows, transaction
 from invoice_pipeline.domain.review import HEADER_FIELDS, LINE_FIELDS, Action
-from invoice_pipeline.errors import DocumentNotFound
+from invoice_pipeline.errors import InvoiceNotFound
 
 _AUDIT_COLUMNS = ("id, invoice_id, document_id, actor, at, action, field, old_value, new_value, original_value,"
                   " original_confidence, engine, vendor_name, status_after, reason")
 _AMOUNTS = frozenset({"subtotal", "tax", "discount", "total", "amount_due", "quantity", "unit_price", "amount"})
 _DATES = frozenset({"invoice_date", "due_date"})
-
-
-class InvoiceNotFound(DocumentNotFound):
-    """No invoice with that id (the API answers 404 NOT_FOUND, as for a document)."""
 
 
 def _db_value(column: str, value: str | None) -> Any:

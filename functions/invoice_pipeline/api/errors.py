@@ -33,6 +33,8 @@ class Code(StrEnum):
     NOT_APPROVABLE = "NOT_APPROVABLE"
     PRECONDITION_FAILED = "PRECONDITION_FAILED"
     PRECONDITION_REQUIRED = "PRECONDITION_REQUIRED"
+    # The duplicate control (adapters/duplicates.py): clearing or confirming a hold that is not pending.
+    DUPLICATE_NOT_PENDING = "DUPLICATE_NOT_PENDING"
 
 
 STATUS: dict[Code, int] = {
@@ -60,6 +62,7 @@ STATUS: dict[Code, int] = {
     Code.NOT_APPROVABLE: 409,
     Code.PRECONDITION_FAILED: 412,
     Code.PRECONDITION_REQUIRED: 428,
+    Code.DUPLICATE_NOT_PENDING: 409,
 }
 
 

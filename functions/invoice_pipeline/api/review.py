@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from invoice_pipeline import config
-from invoice_pipeline.adapters import review_store
+from invoice_pipeline.adapters import duplicates, outbox, review_store
 from invoice_pipeline.api import roles
 from invoice_pipeline.api.auth import Principal
 from invoice_pipeline.api.errors import ApiError, Code
@@ -30,9 +30,10 @@ from invoice_pipeline.api.review_models import (
     as_float,
 )
 from invoice_pipeline.domain import review
+from invoice_pipeline.domain.downstream_events import EventType, invoice_event
 from invoice_pipeline.domain.review import Action, LineEdit, Refused
 from invoice_pipeline.domain.status import READY_FOR_PAYMENT, InvoiceStatus
-from invoice_pipeline.errors import SchemaViolation
+from invoice_pipeline.errors import DuplicateNotPending, SchemaViolation
 from invoice_pipeline.observability import count, logger
 
 router = APIGatewayHttpRouter()
@@ -161,7 +162,8 @@ def _changes(patch: InvoicePatch) -> tuple[dict[str, str | None], list[LineEdit]
                 header[f"{group}.{name}"] = getattr(party, name)
     lines = []
     for item in patch.line_items:
-        values = {n: getattr(item, n) for n in item.model_fields_set if n in review.LINE_FIELDS}
+        # In the line's field order, not the set's (hash order): the audit rows keep a stable order.
+        values = {n: getattr(item, n) for n in review.LINE_FIELDS if n in item.model_fields_set}
         if item.remove and values:
             raise ApiError(Code.BAD_REQUEST, f"line {item.position}: remove takes no other field")
         lines.append(LineEdit(position=item.position, values=values, remove=item.remove))
@@ -182,6 +184,7 @@ def correct_invoice(invoice_id: InvoiceId, patch: InvoicePatch, if_match: IfMatc
             review.must_match(if_match, inv.row["version"], required=True)
             edited = review.edit(inv.row, header, lines, page_count=inv.row["page_count"],
                                  today=datetime.now(UTC).date())
+            edited = review.held(edited, duplicates.recheck_in(inv.con, invoice_id, edited.invoice))
             if edited.changes:
                 earlier = inv.edits()
                 confidence = inv.row["confidence"] or {}
@@ -211,10 +214,33 @@ def approve_invoice(invoice_id: InvoiceId, if_match: IfMatch = None) -> Response
              operation_id="rejectInvoice", tags=["review"],
              responses=responses(InvoiceReview, "REJECTED", *_WRITE, 412))
 def reject_invoice(invoice_id: InvoiceId, request: RejectRequest, if_match: IfMatch = None) -> Response[InvoiceReview]:
-    return _decide(invoice_id, Action.REJECT, request.reason, if_match)
+    return _decide(invoice_id, Action.REJECT, request.reason, if_match, duplicate=request.duplicate)
 
 
-def _decide(invoice_id: uuid.UUID, action: Action, reason: str | None, if_match: str | None) -> Response[InvoiceReview]:
+@router.post("/invoices/<invoice_id>/clear-duplicate", summary="Not a duplicate: lift the POSSIBLE_DUPLICATE hold "
+             "(needs your claim); its other issues decide its status", operation_id="clearDuplicate",
+             tags=["review"], responses=responses(InvoiceReview, "the hold lifted", *_WRITE, 412))
+def clear_duplicate(invoice_id: InvoiceId, if_match: IfMatch = None) -> Response[InvoiceReview]:
+    actor = _reviewer()
+    try:
+        with review_store.locked(invoice_id) as inv:
+            review.must_be_open(inv.row)
+            review.must_hold_claim(inv.row, actor, inv.now)
+            review.must_match(if_match, inv.row["version"], required=False)
+            status = duplicates.clear_duplicate_in(inv.con, invoice_id)
+            inv.update(bump=True)
+            inv.audit(actor, Action.CLEAR_DUPLICATE, status.value)
+    except Refused as err:
+        raise _refused(err) from None
+    except DuplicateNotPending as err:
+        raise ApiError(Code.DUPLICATE_NOT_PENDING, str(err)) from None
+    count("DuplicateCleared")
+    logger.info("duplicate hold cleared", extra={"invoice_id": str(invoice_id), "actor": actor, "status": status})
+    return _reply(invoice_id)
+
+
+def _decide(invoice_id: uuid.UUID, action: Action, reason: str | None, if_match: str | None, *,
+            duplicate: bool = False) -> Response[InvoiceReview]:
     actor = _reviewer()
     status = InvoiceStatus.APPROVED if action is Action.APPROVE else InvoiceStatus.REJECTED
     try:
@@ -225,11 +251,19 @@ def _decide(invoice_id: uuid.UUID, action: Action, reason: str | None, if_match:
             if action is Action.APPROVE:
                 review.may_approve(inv.row, actor, {e["actor"] for e in inv.edits()},
                                    second_approver=config.settings().review_second_approver)
+            if duplicate:
+                reason = f"{reason} ({duplicates.confirm_duplicate_in(inv.con, invoice_id)})"
             inv.update(bump=True, validation_status=status.value, decided_by=actor, decided_at=inv.now,
                        decision_reason=reason, claimed_by=None, claim_expires_at=None)
             inv.audit(actor, action, status.value, reason=reason)
+            # Announced in the decision's own transaction; the pipeline's publish-events function sends it.
+            event_type = EventType.INVOICE_APPROVED if action is Action.APPROVE else EventType.INVOICE_REJECTED
+            extra = {"actor": actor} if action is Action.APPROVE else {"actor": actor, "reason": reason}
+            outbox.enqueue(inv.con, invoice_event(event_type, inv.row["document_id"], inv.row, **extra))
     except Refused as err:
         raise _refused(err) from None
+    except DuplicateNotPending as err:
+        raise ApiError(Code.DUPLICATE_NOT_PENDING, str(err)) from None
     count(f"Invoice{status.value.title()}")
     logger.info("invoice decided", extra={"invoice_id": str(invoice_id), "actor": actor, "status": status})
     return _reply(invoice_id)

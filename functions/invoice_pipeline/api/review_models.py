@@ -56,6 +56,8 @@ class InvoicePatch(_Model):
 
 class RejectRequest(_Model):
     reason: Text
+    duplicate: bool = Field(default=False, description="true confirms a POSSIBLE_DUPLICATE hold: the invoice is "
+                                                        "rejected as a duplicate of the earlier one it links")
 
 
 class Claim(_Model):

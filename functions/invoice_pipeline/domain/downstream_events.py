@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from invoice_pipeline.domain.status import DocumentStatus
+from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus
 
 # EventBridge's `source` of every event the pipeline publishes: what a consumer's rule matches on.
 SOURCE = "invoice-pipeline"
@@ -38,13 +38,13 @@ class EventType(StrEnum):
     DOCUMENT_FAILED = "DocumentFailed"
 
 
-# The status each event reports. APPROVED and REJECTED are set by a reviewer (the review API, issue 12), not by
-# the pipeline: they are spelled here until domain/status.py's InvoiceStatus names them.
+# The status each event reports. APPROVED and REJECTED are set by a reviewer (the review API), not by the
+# pipeline.
 STATUS: Mapping[EventType, str] = {
     EventType.INVOICE_COMPLETED: DocumentStatus.COMPLETED.value,
     EventType.INVOICE_NEEDS_REVIEW: DocumentStatus.NEEDS_REVIEW.value,
-    EventType.INVOICE_APPROVED: "APPROVED",
-    EventType.INVOICE_REJECTED: "REJECTED",
+    EventType.INVOICE_APPROVED: InvoiceStatus.APPROVED.value,
+    EventType.INVOICE_REJECTED: InvoiceStatus.REJECTED.value,
     EventType.DOCUMENT_FAILED: DocumentStatus.FAILED.value,
 }
 _BY_VALIDATION = {DocumentStatus.COMPLETED.value: EventType.INVOICE_COMPLETED,

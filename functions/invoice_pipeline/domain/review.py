@@ -26,6 +26,7 @@ class Action(StrEnum):
     EDIT = "EDIT"
     APPROVE = "APPROVE"
     REJECT = "REJECT"
+    CLEAR_DUPLICATE = "CLEAR_DUPLICATE"  # a reviewer found a POSSIBLE_DUPLICATE hold to be no duplicate
 
 
 class Refusal(StrEnum):
@@ -225,13 +226,24 @@ def apply(invoice: dict[str, Any], header: dict[str, str | None], lines: list[Li
 def revalidate(invoice: dict[str, Any], *, seq: int, page_count: int | None, kept: list[dict[str, Any]],
                today: date) -> tuple[InvoiceStatus, list[dict[str, Any]]]:
     """Validation over the corrected invoice, as Validate judges it (schema first: SchemaViolation for a value
-    the contract forbids). Issues that validation does not make (a duplicate hold) are kept as they were."""
+    the contract forbids). Issues that validation does not make are kept as they were. The duplicate hold is
+    not kept: the caller looks the corrected invoice up again (adapters/duplicates.recheck_in) and holds it with
+    `held` if it still matches, since a corrected number or total can make or unmake a duplicate."""
     doc = {"schema_version": "1", "engine": invoice["provenance"].get("engine", "local"),
            "page_count": page_count or 0, "invoices": [invoice]}
     result = validate_document(doc, today=today)
     issues = [{**i.to_dict(), "invoice_index": seq} for i in result.issues]
     issues += [i for i in kept if i.get("code") not in RULES]
     return outcome(i.get("severity") for i in issues), issues
+
+
+def held(edited: Edited, duplicate_issue: dict[str, Any] | None) -> Edited:
+    """The edited invoice with the duplicate lookup's verdict on it (None: it duplicates nothing)."""
+    if duplicate_issue is None:
+        return edited
+    issues = [*edited.issues, duplicate_issue]
+    return Edited(edited.invoice, edited.positions, edited.changes, outcome(i.get("severity") for i in issues),
+                  issues)
 
 
 def edit(row: dict[str, Any], header: dict[str, str | None], lines: list[LineEdit], *, page_count: int | None,

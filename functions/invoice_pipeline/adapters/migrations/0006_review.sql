@@ -27,7 +27,7 @@ CREATE TABLE invoice_audit (
     document_id         uuid NOT NULL REFERENCES documents (id),
     actor               text NOT NULL,
     at                  timestamptz NOT NULL DEFAULT now(),
-    action              text NOT NULL CHECK (action IN ('CLAIM', 'RELEASE', 'EDIT', 'APPROVE', 'REJECT')),
+    action              text NOT NULL CHECK (action IN ('CLAIM', 'RELEASE', 'EDIT', 'APPROVE', 'REJECT', 'CLEAR_DUPLICATE')),
     field               text,
     old_value           text,
     new_value           text,
