@@ -235,7 +235,8 @@ _ID_PHRASES = _phrases(
     "fattura no", "numero fattura", "numero della fattura", "fattura nr",
     "fatura no", "numero da fatura", "numero fatura",
 )
-_ID_BARE = _phrases(*_INVOICE_WORDS[:9], "tax invoice", "credit note", "rechnungskorrektur")
+_ID_BARE = _phrases(*_INVOICE_WORDS[:9], "tax invoice", "credit note", "rechnungskorrektur", "nummer", "number",
+                    "numero")
 _DATE_PHRASES = _phrases(
     "invoice date", "date of invoice", "date of issue", "issue date", "issued", "issued on", "date issued",
     "billing date", "bill date", "invoice dated", "document date", "receipt date",
@@ -327,6 +328,8 @@ def classify_label(label: str) -> list[LabelMatch]:
         number = 1
     if number is None and _is_title_number(words):
         number = 2
+    if number is None and is_number_label(words):
+        number = 3
     if number is not None and date is None:
         found.append(LabelMatch(INVOICE_ID, number))
     po = _match_phrases(words, _PO_PHRASES, extra=1)
@@ -336,6 +339,38 @@ def classify_label(label: str) -> list[LabelMatch]:
     if vat is not None and money is None:
         found.append(LabelMatch(VENDOR_VAT, vat))
     return sorted(found, key=lambda m: -m.strength)
+
+
+# What a document-number label is made of, in any order and language: a word naming the document ("Beleg",
+# "avoir", "nota di credito", "factura rectificativa") and a number marker ("Nr.", "n.º", "Réf.", "Nummer"),
+# or one compound of both ("Creditnotanummer", "Belegnr"). Composed, like the money labels, so "Nº abono",
+# "Numero nota di credito" and "Réf. facture" need no phrase of their own.
+_DOCUMENT_WORDS = frozenset({
+    "invoice", "inv", "bill", "receipt", "document", "doc", "credit", "note", "debit",
+    "rechnung", "rechnungs", "re", "beleg", "gutschrift", "gutschrifts", "quittung", "dokument", "storno",
+    "facture", "avoir", "piece", "factuur", "creditnota", "creditfactuur", "nota", "factura", "abono",
+    "rectificativa", "documento", "recibo", "fattura", "credito", "ricevuta", "fatura",
+})
+_NUMBER_WORDS = frozenset({*_NUMBER_MARKERS, "nro", "numer", "ref", "reference", "referentie", "referencia",
+                           "riferimento", "referenz"})
+_NUMBER_SUFFIXES = ("nummer", "nr", "no")
+
+
+def is_number_label(words: list[str]) -> bool:
+    """A label made only of document words and number markers, with at least one of each."""
+    if not words or len(words) > 5:
+        return False
+    has_document = has_marker = False
+    for word in words:
+        if word in _DOCUMENT_WORDS:
+            has_document = True
+        elif word in _NUMBER_WORDS:
+            has_marker = True
+        elif any(word.endswith(s) and word[: -len(s)].rstrip("s") in _DOCUMENT_WORDS for s in _NUMBER_SUFFIXES):
+            has_document = has_marker = True
+        else:
+            return False
+    return has_document and has_marker
 
 
 def _is_title_number(words: list[str]) -> bool:
@@ -413,6 +448,11 @@ REGISTER_WORDS = frozenset({
     "vorstand", "siret", "siren", "rcs", "capital", "siege", "kvk", "handelsregisternummer", "company",
     "registered", "registration", "cif", "nif", "rea", "iban", "ustid", "vat", "steuernummer", "tva", "btw",
     "kbo", "ondernemingsnummer", "partita",
+})
+# Headings of bank details: never a company's name, though a legal footer line (IBAN) follows them.
+BANK_WORDS = frozenset({
+    "bank", "banks", "bankverbindung", "bankdaten", "banque", "bancaires", "coordonnees", "bankgegevens",
+    "banco", "bancarios", "banca", "bancarie", "coordinate", "bancarias", "dados", "iban", "bic", "swift",
 })
 LEGAL_FORMS = re.compile(
     r"(?<![\w])(gmbh|ag|kg|ohg|gbr|e\.\s?k|e\.\s?v|ug|mbh|se|b\.\s?v|n\.\s?v|bv|nv|vof|ltd|limited|llc|llp|"
