@@ -99,7 +99,7 @@ _NET = frozenset({
     "net", "nett", "netto", "excl", "exkl", "excluding", "exclusive", "exclusief", "exclusivo", "ohne", "ht",
     "hors", "sin", "sem", "senza", "zonder", "before", "sub", "subtotal", "subtotaal", "subtotale", "zwischen",
     "zwischensumme", "imponible", "imponibile", "tributavel", "sous", "base", "nettosumme", "nettobetrag",
-    "nettowert", "warenwert", "liquido",
+    "nettowert", "warenwert", "liquido", "taxable",
 })
 _GROSS = frozenset({
     "incl", "inkl", "including", "inclusive", "inclusief", "incluido", "incluso", "inclus", "inclusa", "incluida",
@@ -117,13 +117,16 @@ _DUE = frozenset({
 })
 _DISCOUNT = frozenset({
     "discount", "discounts", "rabatt", "rabatte", "abschlag", "abschlage", "nachlass", "remise", "remises",
-    "korting", "descuento", "descuentos", "sconto", "sconti", "desconto", "descontos", "allowance",
+    "korting", "descuento", "descuentos", "dto", "sconto", "sconti", "desconto", "descontos", "allowance",
     "allowances", "reduction", "savings",
 })
 # Words that make a label name something other than the document's sums.
 _NOT_A_SUM = frozenset({
     "paid", "bezahlt", "erhalten", "erhaltene", "received", "anzahlung", "anzahlungen", "deposit", "prepaid",
     "vorauszahlung", "previous", "vorheriger", "carried", "ubertrag", "uebertrag", "items", "item",
+    # carried to or brought from another page ("A reporter", "Suma y sigue", "Riporto", "Transporte")
+    "reporter", "report", "reporte", "riporto", "riportare", "transportar", "transporte", "sigue", "anterior",
+    "brought", "forward",
     "positionen", "menge", "qty", "quantity", "quantite", "aantal", "cantidad", "quantita", "quantidade",
     "weight", "gewicht", "poids", "shipping", "versand", "versandkosten", "fracht", "porto", "frais", "envio",
     "spedizione", "verzendkosten", "rounding", "rundung", "change", "tip", "price", "preis", "prijs", "prix",
@@ -137,7 +140,13 @@ _NOT_A_SUM = frozenset({
 # Net words that name a sum on their own; the others ("excl.", "HT", "ohne") only qualify one.
 _NET_ALONE = frozenset({
     "net", "nett", "netto", "subtotal", "subtotaal", "subtotale", "zwischensumme", "zwischen", "nettosumme",
-    "nettobetrag", "nettowert", "imponible", "imponibile", "tributavel", "warenwert",
+    "nettobetrag", "nettowert", "imponible", "imponibile", "tributavel", "warenwert", "base",
+})
+# Words that say a sum includes tax. The heads that merely name the document's sum ("Rechnungsbetrag",
+# "Gesamtbetrag") are gross too, but give way to an explicit net word ("Rechnungsbetrag netto").
+_GROSS_EXPLICIT = frozenset({
+    "incl", "inkl", "including", "inclusive", "inclusief", "incluido", "incluso", "inclus", "inclusa", "incluida",
+    "ttc", "brutto", "bruttosumme", "bruttobetrag", "gross", "con", "com",
 })
 # Sums of the item lines only ("Positionssumme"): the subtotal when nothing better is printed.
 _LINE_SUMS = frozenset({"positionssumme", "artikelsumme", "warensumme", "positionen", "lines", "line"})
@@ -191,7 +200,7 @@ def classify_money(label: str) -> LabelMatch | None:
         return LabelMatch(AMOUNT_DUE, strength)
     if has_net and not (has_head or has_tax or part_set & _NET_ALONE):
         return None  # "P.U. HT", "excl.": a qualifier, not a label by itself
-    if has_net and not (has_gross and not has_tax):
+    if has_net and not (part_set & _GROSS_EXPLICIT and not has_tax):
         # "Total HT", "Rechnungssumme ohne USt.", "Exclusief BTW", "Subtotal": a sum before tax.
         return LabelMatch(SUBTOTAL, strength)
     if has_tax:
@@ -499,7 +508,8 @@ _COLUMN_WORDS: dict[str, frozenset[str]] = {
         "leistung", "produkt", "product", "products", "title", "designation", "libelle", "omschrijving",
         "descripcion", "concepto", "descricao", "descrizione", "articolo", "service", "services", "details",
         "particulars", "artikelbezeichnung", "leistungsbeschreibung", "prestation", "produit", "dienst",
-        "producto", "prodotto", "servicio", "servizio", "detail", "goods", "waren",
+        "producto", "prodotto", "servicio", "servizio", "detail", "goods", "waren", "articulo", "artigo",
+        "designacao",
     }),
     QUANTITY: frozenset({
         "qty", "quantity", "menge", "anzahl", "qte", "quantite", "nombre", "aantal", "cantidad", "cant",
@@ -513,7 +523,7 @@ _COLUMN_WORDS: dict[str, frozenset[str]] = {
     AMOUNT: frozenset({
         "amount", "total", "betrag", "gesamt", "gesamtpreis", "zeilenbetrag", "nettobetrag", "summe",
         "montant", "bedrag", "totaal", "importe", "valor", "importo", "totale", "subtotal", "line", "gesamtbetrag",
-        "bruttobetrag", "positionsbetrag", "ext", "extended", "net", "netto",
+        "bruttobetrag", "positionsbetrag", "ext", "extended", "net", "netto", "montante",
     }),
     PRODUCT_CODE: frozenset({
         "code", "sku", "artnr", "artikelnummer", "artikelnr", "ref", "reference", "referenz", "codigo",
