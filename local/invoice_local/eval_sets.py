@@ -34,7 +34,7 @@ def evaluate_seed_set(name: str, seeds: range, report: Path, *, workers: int, se
 
 def side_by_side(columns: Sequence[tuple[str, dict[str, Any], str]]) -> str:
     """One row per field, one column per (title, report, pass)."""
-    header = f"{'field':<16}" + "".join(f"{title:>18}" for title, _, _ in columns)
+    header = f"{'field':<16}" + "".join(f"{title:>24}" for title, _, _ in columns)
     lines = [header, "-" * len(header)]
     for field in evaluation.FIELDS:
         cells = []
@@ -43,7 +43,7 @@ def side_by_side(columns: Sequence[tuple[str, dict[str, Any], str]]) -> str:
             accuracy = entry[pass_name]
             count = f"{entry['correct'][pass_name]}/{entry['scored'][pass_name]}"
             cells.append(f"{accuracy * 100:6.1f}% {count:>8}" if accuracy is not None else "-")
-        lines.append(f"{field:<16}" + "".join(f"{c:>18}" for c in cells))
+        lines.append(f"{field:<16}" + "".join(f"{c:>24}" for c in cells))
     return "\n".join(lines)
 
 

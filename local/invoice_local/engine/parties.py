@@ -415,6 +415,8 @@ def _legal_form_votes(layouts: list[PageLayout], skip: set[int]) -> list[_Vote]:
             if ":" in text.rstrip(":") or lx.classify_label(text):
                 continue
             name = _SENDER_SEPARATORS.split(text)[0].strip(_STOP_NAME_CHARS)
+            if not has_letters(lx.LEGAL_FORMS.sub("", name)):
+                continue  # a legal form alone ("S.L." cut off its name) names nobody
             top = page_index == 0 and segment.box.top < TOP_BAND * layout.page.height
             votes.append(_Vote(name, segment, 0.7 if top else 0.55, "legal form"))
     return votes

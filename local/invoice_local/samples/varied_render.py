@@ -71,7 +71,7 @@ def _letterhead(p: _Page) -> float:
         y = 15.0
         if lay["seller_heading"]:
             p.text(x, y, width, f"{doc.w('seller')}:", 7.5, "B", align, GREY)
-            y += 4
+            y += 5.5
         p.text(x, y, width, vendor.legal, 12, "B", align)
         y += 6
         for line in details:
