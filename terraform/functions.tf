@@ -108,6 +108,8 @@ locals {
     INTAKE_START_RATE = tostring(var.intake_start_rate)
     INTAKE_POLLERS    = tostring(var.intake_pollers)
     BACKFILL_SOURCES  = jsonencode([for src in local.backfill_sources : "${src.bucket}/${src.prefix}"])
+
+    EINVOICE_UNSUPPORTED_PROFILE = var.einvoice_unsupported_profile
   }
 }
 

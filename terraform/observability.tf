@@ -232,7 +232,7 @@ locals {
         type = "metric", x = 0, y = 6, width = 12, height = 6
         properties = {
           title   = "Documents", region = local.region, stat = "Sum", period = 300, view = "timeSeries"
-          metrics = [for m in ["DocumentRegistered", "DuplicateDocument", "RedeliveredEvent", "InvoicesParsed", "Validation.COMPLETED", "Validation.NEEDS_REVIEW", "DocumentsPersisted", "Failed.TaskTimedOut"] : [local.metrics_namespace, m, "service", local.service_name]]
+          metrics = [for m in ["DocumentRegistered", "DuplicateDocument", "RedeliveredEvent", "TextractSkipped", "InvoicesParsed", "Validation.COMPLETED", "Validation.NEEDS_REVIEW", "DocumentsPersisted", "Failed.TaskTimedOut"] : [local.metrics_namespace, m, "service", local.service_name]]
         }
       },
       {

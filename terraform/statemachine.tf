@@ -10,6 +10,7 @@ locals {
     parse_function_arn          = aws_lambda_function.fn["parse"].arn
     validate_function_arn       = aws_lambda_function.fn["validate"].arn
     persist_function_arn        = aws_lambda_function.fn["persist"].arn
+    read_einvoice_function_arn  = aws_lambda_function.fn["read_einvoice"].arn
     record_failure_function_arn = aws_lambda_function.fn["record_failure"].arn
 
     textract_retry_interval_seconds = var.textract_retry_interval_seconds

@@ -187,7 +187,7 @@ variable "reserved_concurrency" {
   type = map(number)
   default = {
     register       = 10, admit = 5, start_analysis = 5, callback = 10, parse = 10, validate = 5, persist = 10,
-    record_failure = 5, dispatch = 1, migrate = 1, api = 20,
+    record_failure = 5, dispatch = 1, migrate = 1, api = 20, read_einvoice = 5,
   }
   description = "Reserved concurrency per function. Every function that connects to Postgres has one, and together they stay within database_connection_budget: that is how connections are bounded (each execution environment holds one connection). The rest of a burst waits in the intake queue or for a Textract slot. Applied only when lambda_account_concurrency exceeds database_connection_budget (otherwise the account limit bounds the connections itself), and then AWS requires them to leave 100 of the account's concurrency unreserved."
 
@@ -776,5 +776,16 @@ variable "lambda_error_alarm_threshold" {
   validation {
     condition     = var.lambda_error_alarm_threshold >= 1
     error_message = "lambda_error_alarm_threshold: at least 1."
+  }
+}
+
+variable "einvoice_unsupported_profile" {
+  type        = string
+  default     = "fail"
+  description = "What happens to a Factur-X/ZUGFeRD PDF whose embedded XML is of a profile the e-invoice reader does not take (MINIMUM, BASIC WL: no line items; an unknown guideline): \"fail\" (FAILED UnsupportedEInvoice) or \"ocr\" (its picture goes to Textract like any PDF). A bare XML has no picture and always fails."
+
+  validation {
+    condition     = contains(["fail", "ocr"], var.einvoice_unsupported_profile)
+    error_message = "einvoice_unsupported_profile: \"fail\" or \"ocr\"."
   }
 }

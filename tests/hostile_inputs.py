@@ -320,6 +320,24 @@ def xml_bomb() -> bytes:
     return _billion_laughs()
 
 
+def xml_external_entity() -> bytes:
+    """A CII invoice whose seller is an external entity naming a local file: read, it would leak the file."""
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<!DOCTYPE rsm:CrossIndustryInvoice [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+        b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"'
+        b' xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100">'
+        b"<rsm:ExchangedDocument><ram:ID>&secret;</ram:ID></rsm:ExchangedDocument></rsm:CrossIndustryInvoice>\n"
+    )
+
+
+def xml_50_mb() -> bytes:
+    """A CII root around a 50 MB comment: well-formed, and 2.5 times the reader's limit."""
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100">'
+            b"<!-- " + b"x" * (50 * 1024 * 1024) + b" --></rsm:CrossIndustryInvoice>\n")
+
+
 def facturx_xml_bomb() -> bytes:
     """A hybrid e-invoice PDF (an attachment named factur-x.xml) whose XML is the bomb."""
     from fpdf import FPDF
@@ -393,6 +411,8 @@ FILES: dict[str, tuple[str, Callable[[], bytes]]] = {
 }
 EINVOICE_FILES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "xml_bomb": (".xml", xml_bomb),
+    "xml_external_entity": (".xml", xml_external_entity),
+    "xml_50mb": (".xml", xml_50_mb),
     "facturx_xml_bomb": (".pdf", facturx_xml_bomb),
 }
 

@@ -38,6 +38,9 @@ class Settings:
     # The key Textract encrypts its raw output (OutputConfig) with: StartExpenseAnalysis's KMSKeyId. Without
     # it Textract falls back to the AWS managed S3 key, outside the pipeline's key policy.
     textract_output_kms_key: str = ""
+    # What ReadEInvoice does with a PDF whose XML is of a profile it does not read (domain/einvoice/detect.py):
+    # "fail" (UnsupportedEInvoice) or "ocr" (the Textract branch reads its picture). A bare XML always fails.
+    einvoice_unsupported_profile: str = "fail"
 
     @property
     def textract_output_configured(self) -> bool:
@@ -80,5 +83,6 @@ def settings() -> Settings:
         textract_start_rate=float(_env("TEXTRACT_START_RATE", "5")),
         backfill_sources=_env("BACKFILL_SOURCES", "[]"),
         textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
+        einvoice_unsupported_profile=_env("EINVOICE_UNSUPPORTED_PROFILE", "fail"),
     )
 

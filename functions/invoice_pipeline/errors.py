@@ -135,6 +135,15 @@ class TaskTokenNotFound(PipelineError):
     """A Textract notification came with a JobTag we never issued (or one already consumed)."""
 
 
+# --- Review (issue 12): a reviewer's answer to a possible duplicate (adapters/duplicates.py). ----------------
+class InvoiceNotFound(PipelineError):
+    """An invoice id that is not in the database."""
+
+
+class DuplicateNotPending(PipelineError):
+    """Clearing or confirming a duplicate flag that is not there, or was already decided."""
+
+
 # --- The backfill (statemachine/backfill.asl.json). ------------------------------------------------------
 class IntakeUnavailable(PipelineError):
     """SQS refused a message for the intake queue (throttled, a service error, the key): the backfill's batch

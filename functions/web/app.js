@@ -7,7 +7,7 @@
 
 const POLL_MS = 2500;
 const TERMINAL = new Set(["COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"]);
-const TYPES = { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", tif: "image/tiff", tiff: "image/tiff" };
+const TYPES = { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", tif: "image/tiff", tiff: "image/tiff", xml: "application/xml" };
 const TOKEN_KEY = "invoices.token";
 
 const $ = (selector) => document.querySelector(selector);

@@ -348,9 +348,16 @@ def evaluate(
         "skipped": skipped,
         "documents": results,
     }
+    from invoice_local import eval_einvoice
+
+    # The e-invoice path, reported apart from this OCR path.
+    einvoice = eval_einvoice.evaluate(labels) if eval_einvoice.has_einvoices(rows) else None
+    if einvoice is not None:
+        document["e_invoice"] = einvoice
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
+    print("OCR path (the local engine, every labelled document):", file=out)
     print(format_table(fields, passes), file=out)
     print(f"\n{len(rows) - len(skipped)} documents scored per pass, {len(skipped)} skipped:", file=out)
     for item in skipped:
@@ -364,4 +371,6 @@ def evaluate(
         print(f"pages read by {source}: {timing['pages']}, {timing['mean_seconds']:.3f} s each on average "
               f"(max {timing['max_seconds']:.3f} s)", file=out)
     print(f"wall time {wall:.1f} s with {workers} worker(s); report: {report}", file=out)
+    if einvoice is not None:
+        print("\n" + eval_einvoice.format_report(einvoice), file=out)
     return document

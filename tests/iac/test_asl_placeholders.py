@@ -75,8 +75,8 @@ def test_rendered_definition_places_every_value(rendered: dict[str, Any]) -> Non
     states = definition["States"]
     assert states["Register"]["Resource"] == "FN<register>"
     assert states["StartAnalysis"]["Parameters"]["FunctionName"] == "FN<start_analysis>"
-    for state, fn in [("Parse", "parse"), ("Validate", "validate"), ("Persist", "persist"),
-                      ("RecordFailure", "record_failure")]:
+    for state, fn in [("Parse", "parse"), ("ReadEInvoice", "read_einvoice"), ("Validate", "validate"),
+                      ("Persist", "persist"), ("RecordFailure", "record_failure")]:
         assert states[state]["Resource"] == f"FN<{fn}>"
     # The wait is per document (Register's output), not a number of the template.
     assert states["StartAnalysis"]["TimeoutSecondsPath"] == "$.document.analysis_timeout_seconds"

@@ -17,7 +17,8 @@ from tests.certs import make_ca, pem
 from tests.iac.conftest import BUILD_SCRIPT
 from tests.shared_data import REPO_ROOT
 
-HANDLERS = ["register", "start_analysis", "callback", "parse", "validate", "persist", "record_failure", "migrate"]
+HANDLERS = ["register", "start_analysis", "callback", "parse", "read_einvoice", "validate", "persist", "record_failure",
+            "migrate"]
 RUNTIME_ONLY = {"boto3", "botocore", "s3transfer", "urllib3"}  # the Lambda runtime's; never in the layer
 EM_AARCH64 = 183
 

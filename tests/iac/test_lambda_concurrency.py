@@ -64,10 +64,10 @@ def _refused(terraform_runs: dict[str, Future[Any]], run: str) -> str:
 
 def test_reservations_an_account_cannot_hold_are_refused_at_plan(terraform_runs: dict[str, Future[Any]]) -> None:
     """150 is over the budget (so reservations are required) but leaves only 50 to reserve, under the
-    defaults' 82: the plan stops and says what to do."""
+    defaults' 87: the plan stops and says what to do."""
     message = _refused(terraform_runs, "us-gov-west-1, limit 150")
     assert "is 150" in message, message
-    assert "reserves 82 in all" in message and "reserve at most 50" in message, message
+    assert "reserves 87 in all" in message and "reserve at most 50" in message, message
     assert "Service Quotas" in message and "lower reserved_concurrency" in message, message
 
 
@@ -75,5 +75,5 @@ def test_an_account_under_100_cannot_reserve_at_all(terraform_runs: dict[str, Fu
     """Under 100 AWS keeps the whole limit unreserved: with a smaller connection budget the reservations
     would be required and none can be held."""
     message = _refused(terraform_runs, "eu-north-1, limit 60")
-    assert "is 60" in message and "reserves 48 in all" in message, message
+    assert "is 60" in message and "reserves 50 in all" in message, message
     assert "reserve at most 0" in message, message

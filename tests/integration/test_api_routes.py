@@ -309,8 +309,8 @@ def test_bad_cursors_are_400_bad_cursor(api: str) -> None:
 
 
 def test_a_cursor_is_only_valid_for_its_filters(api: str) -> None:
-    for i in range(3):
-        insert_completed(key=f"incoming/{i}.pdf")
+    for i in range(3):  # three invoices (the same one three times would be held as possible duplicates)
+        insert_completed(key=f"incoming/{i}.pdf", invoices=[invoice(number=f"INV-{i}", total=f"11{i}.00")])
     token = call("GET", "/documents", query={"limit": 1, "status": "COMPLETED"}).json()["next_cursor"]
     assert call("GET", "/documents", query={"limit": 1, "status": "COMPLETED", "cursor": token}).status == 200
     reply = call("GET", "/documents", query={"limit": 1, "status": "FAILED", "cursor": token})
@@ -378,7 +378,8 @@ def test_invoice_view_has_line_items_issues_and_exact_amounts(api: str) -> None:
     assert inv["validation_status"] == "NEEDS_REVIEW"
     assert [i["position"] for i in inv["line_items"]] == [0, 1, 2]
     assert inv["line_items"][0] == {"position": 0, "description": "Item 0", "quantity": "1", "unit_price": "50.00",
-                                    "amount": "50.00", "product_code": "P0", "page": 1}
+                                    "amount": "50.00", "product_code": "P0", "page": 1, "unit": None,
+                                    "tax_rate": None}
     assert inv["issues"][0]["code"] == "TOTAL_MISMATCH" and inv["issues"][0]["severity"] == "error"
     assert inv["confidence"] == {"total": 0.98}
     assert inv["invoice_date"] == "2024-02-15"

@@ -51,11 +51,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No app
 # Outcomes that depend on how issue 10's fixes settled, or on what is still to come: one edit if they change.
 AFTER_FIXES: dict[str, Any] = {
     "dimensions": "DocumentDimensionsTooLarge",  # a page or image over Textract's size limits (item 10)
-    # The e-invoice reader (domain/einvoice, refusing any DTD as UnsafeXml) serves `invoices einvoice` only: the
-    # pipeline does not take XML, and reads a Factur-X PDF by its picture. Once it reads e-invoices, both
-    # become (FAILED, "UnsafeXml").
-    "xml_bomb": (DocumentStatus.FAILED, "UnsupportedDocumentType"),
-    "facturx_xml_bomb": (DocumentStatus.NEEDS_REVIEW, None),  # the picture has no vendor, number or date
+    # Issue 11: e-invoices are read by the pipeline (domain/einvoice refuses any DTD as UnsafeXml): a bare XML
+    # at Register, a Factur-X PDF's XML at ReadEInvoice; an XML over the reader's limit is refused unread.
+    "xml_bomb": (DocumentStatus.FAILED, "UnsafeXml"),
+    "xml_external_entity": (DocumentStatus.FAILED, "UnsafeXml"),
+    "xml_50mb": (DocumentStatus.FAILED, "EInvoiceTooLarge"),
+    "facturx_xml_bomb": (DocumentStatus.FAILED, "UnsafeXml"),
 }
 DIMENSIONS = AFTER_FIXES["dimensions"]
 
@@ -102,13 +103,13 @@ EXPECTED: dict[str, tuple[DocumentStatus, str | None]] = {
     "html_with_pdf_marker": (FAILED, UNSUPPORTED),
     "sql_in_vendor": (COMPLETED, None),
     "script_in_vendor": (COMPLETED, None),
-    "xml_bomb": AFTER_FIXES["xml_bomb"],
-    "facturx_xml_bomb": AFTER_FIXES["facturx_xml_bomb"],
+    **{kind: AFTER_FIXES[kind] for kind in hostile.EINVOICE_FILES},
     **{kind: (COMPLETED, None) for kind in hostile.KEYS},
 }
 # What a FAILED document's message must say (the cause, not just the job id), or must not.
 MESSAGE_HAS = {"png_corrupt_pixels": "cannot be read"}  # item 11: Textract's StatusMessage, kept
-MESSAGE_LACKS = {"png_over_10mb": "a image/", "jpeg_over_10mb": "a image/"}  # item 18's grammar
+MESSAGE_LACKS = {"png_over_10mb": "a image/", "jpeg_over_10mb": "a image/",  # item 18's grammar
+                 "xml_external_entity": "root:"}  # /etc/passwd's first line: the entity was never resolved
 
 # The stack's health while the batch runs (issue 10: /health under 1 s throughout, memory under a budget).
 HEALTH_LIMIT_SECONDS = 1.0

@@ -20,6 +20,7 @@ VALUES = {
     "parse_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-parse",
     "validate_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-validate",
     "persist_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-persist",
+    "read_einvoice_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-read-einvoice",
     "record_failure_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:x-record-failure",
     "textract_retry_interval_seconds": 5,
     "textract_retry_max_attempts": 6,
@@ -218,3 +219,22 @@ def test_a_throttled_function_is_waited_for_not_failed(definition: dict[str, Any
         retry = throttled[0]
         assert retry["JitterStrategy"] == "FULL", name
         assert _longest_wait_seconds(retry) / 2 >= 45 * 60, name
+
+
+def test_an_einvoice_skips_textract_and_joins_at_validate(definition: dict[str, Any]) -> None:
+    """Register's action "einvoice" goes to ReadEInvoice, whose result takes Parse's place ($.parsed) before
+    Validate; only its "ocr" answer (a PDF of an unsupported profile, by the deployment's setting) reaches
+    Queue. No path from Register through ReadEInvoice to Validate passes a Textract state."""
+    states = definition["States"]
+    route = {c["StringEquals"]: c["Next"] for c in states["Route"]["Choices"] if c["Variable"] == "$.document.action"}
+    assert route["einvoice"] == "ReadEInvoice"
+    read = states["ReadEInvoice"]
+    assert read["Resource"] == VALUES["read_einvoice_function_arn"]
+    assert read["ResultPath"] == states["Parse"]["ResultPath"] == "$.parsed"
+    assert read["Parameters"] == {"document.$": "$.document", "execution_arn.$": "$$.Execution.Id"}
+    after = states[read["Next"]]
+    assert after["Type"] == "Choice" and after["Default"] == "Validate"
+    assert [(c["Variable"], c["StringEquals"], c["Next"]) for c in after["Choices"]] == [
+        ("$.parsed.action", "ocr", "Queue")]
+    # The same retriers and catcher as Validate, a Task of the same kind (Lambda, database).
+    assert read["Retry"] == states["Validate"]["Retry"] and read["Catch"] == states["Validate"]["Catch"]

@@ -14,8 +14,8 @@ from invoice_pipeline.schemas import validate_definition
 
 from tests.events import REMOVE, event_names, load_event
 
-STATE_INPUTS = ["register_input", "start_analysis_input", "parse_input", "validate_input", "persist_input",
-                "record_failure_input"]
+STATE_INPUTS = ["register_input", "start_analysis_input", "parse_input", "read_einvoice_input", "validate_input",
+                "persist_input", "record_failure_input"]
 SCHEMA_OF = {**{name: name for name in STATE_INPUTS},
              "s3_object_created": "s3_event", "sns_textract_completion": "callback_input",
              "sqs_intake_batch": "intake_input", "backfill_input": "backfill_input"}
@@ -104,6 +104,9 @@ def test_fixtures_describe_one_upload() -> None:
     assert (document["bucket"], document["key"], document["version_id"]) == (src.bucket, src.key, src.version_id)
     for name in ("parse_input", "validate_input", "persist_input"):
         assert load_event(name)["document"] == document, name
+    # The same upload read as an e-invoice (Register found a factur-x.xml in it).
+    assert load_event("read_einvoice_input")["document"] == {**document, "action": "einvoice",
+                                                             "embedded_einvoice": "factur-x.xml"}
     assert load_event("validate_input")["parsed"] == load_event("persist_input")["parsed"]
     note = json.loads(load_event("sns_textract_completion")["Records"][0]["Sns"]["Message"])
     assert note["JobTag"] == job_tag(document["document_id"])

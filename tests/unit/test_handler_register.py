@@ -137,11 +137,18 @@ def test_redelivered_event_of_a_registered_version_is_skipped_without_reading_s3
     assert journal.names() == ["documents.find_by_source"]  # no HEAD, no download, no second registration
 
 
-@pytest.mark.parametrize(("status", "action"), [("RECEIVED", "analyze"), ("DUPLICATE", "duplicate")])
-def test_lambda_retry_within_the_same_execution_carries_on(status: str, action: str) -> None:
-    result, journal = run(EVENT, existing=registered(status, ARN))
-    assert result["action"] == action
+def test_lambda_retry_within_the_same_execution_carries_on() -> None:
+    result, journal = run(EVENT, existing=registered("DUPLICATE", ARN))
+    assert result["action"] == "duplicate"
     assert journal.names() == ["documents.find_by_source"]
+
+
+def test_lambda_retry_of_a_registered_pdf_looks_at_it_again_without_registering_twice(work_dir: Path) -> None:
+    """What a PDF embeds is not stored on its document: the retry reads it again to route it the same way."""
+    result, journal = run(EVENT, existing=registered("RECEIVED", ARN))
+    assert result["action"] == "analyze"
+    assert journal.names() == ["documents.find_by_source", "s3.head_object", "s3.get_object"]
+    assert list(work_dir.iterdir()) == []
 
 
 def test_lost_race_to_another_execution_is_skipped() -> None:

@@ -110,7 +110,8 @@ LIST_SQL = """
 SELECT d.id, d.object_key, d.status, d.media_type, d.size_bytes, d.page_count, d.error_code, d.created_at,
        d.updated_at,
        (SELECT count(*) FROM invoices c WHERE c.document_id = d.id) AS invoice_count,
-       i.vendor_name, i.invoice_number, i.invoice_date, i.total, i.currency
+       i.vendor_name, i.invoice_number, i.invoice_date, i.total, i.currency,
+       i.provenance->>'engine' AS engine, i.document_type
 FROM documents d
 LEFT JOIN invoices i ON i.document_id = d.id AND i.seq = 0
 WHERE {where}
@@ -201,7 +202,7 @@ EXPORT_SQL = """
 SELECT d.id AS document_id, d.object_key, d.status, d.created_at, i.id AS invoice_id, i.seq,
        i.invoice_number, i.vendor_name, i.vendor_address, i.vendor_tax_id, i.customer_name, i.customer_address,
        i.invoice_date, i.due_date, i.po_number, i.currency, i.subtotal, i.tax, i.discount, i.total,
-       i.amount_due, i.validation_status, i.issues
+       i.amount_due, i.validation_status, i.issues, i.provenance->>'engine' AS engine, i.document_type
 FROM invoices i
 JOIN documents d ON d.id = i.document_id
 WHERE {where}
@@ -209,7 +210,7 @@ ORDER BY d.created_at DESC, i.id
 LIMIT :limit"""
 
 LINE_ITEMS_SQL = """
-SELECT invoice_id, position, description, quantity, unit_price, amount, product_code, page
+SELECT invoice_id, position, description, quantity, unit_price, amount, product_code, page, unit, tax_rate
 FROM line_items WHERE invoice_id = ANY(CAST(:ids AS uuid[])) ORDER BY invoice_id, position"""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pg8000.exceptions import DatabaseError
 
+from invoice_pipeline.adapters import duplicates
 from invoice_pipeline.adapters.db import Connection, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
@@ -332,7 +333,8 @@ def _date(value: str | None) -> date | None:
 def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, status: DocumentStatus,
                      issues: list[dict[str, Any]], execution_arn: str | None) -> Document:
     """Write every invoice of a document and move it to its final status, all in one transaction.
-    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy."""
+    Idempotent: a retried Persist replaces what an earlier attempt wrote, it never adds a second copy. An invoice
+    that possibly duplicates one stored from other bytes is held (NEEDS_REVIEW; adapters/duplicates.py)."""
     doc_id = uuid.UUID(str(doc_id))
     with transaction() as con:
         current = _one(con, "id = :id FOR UPDATE", id=doc_id)
@@ -346,9 +348,11 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                 "INSERT INTO invoices (id, document_id, seq, invoice_number, vendor_name, vendor_address,"
                 " vendor_tax_id, customer_name, customer_address, invoice_date, due_date, po_number, currency,"
                 " subtotal, tax, discount, total, amount_due, validation_status, issues, confidence,"
-                " alternatives, provenance) VALUES (:id, :d, :seq, :num, :vn, :va, :vt, :cn, :ca, :idate,"
+                " alternatives, provenance, document_type, delivery_date, prepaid, allowances_charges,"
+                " tax_breakdown, payment) VALUES (:id, :d, :seq, :num, :vn, :va, :vt, :cn, :ca, :idate,"
                 " :ddate, :po, :cur, :sub, :tax, :disc, :tot, :due, :vs, CAST(:issues AS jsonb),"
-                " CAST(:conf AS jsonb), CAST(:alts AS jsonb), CAST(:prov AS jsonb))",
+                " CAST(:conf AS jsonb), CAST(:alts AS jsonb), CAST(:prov AS jsonb), :dtype, :deliv, :prepaid,"
+                " CAST(:ac AS jsonb), CAST(:tb AS jsonb), CAST(:pay AS jsonb))",
                 id=inv_id, d=doc_id, seq=seq, num=inv.get("invoice_number"),
                 vn=inv["vendor"].get("name"), va=inv["vendor"].get("address"), vt=inv["vendor"].get("tax_id"),
                 cn=inv["customer"].get("name"), ca=inv["customer"].get("address"),
@@ -359,8 +363,11 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                 vs=outcome(i.get("severity") for i in inv_issues),
                 issues=json.dumps(inv_issues), conf=json.dumps(inv.get("confidence", {})),
                 alts=json.dumps(inv.get("alternatives", {})), prov=json.dumps(inv.get("provenance", {})),
+                **_structured(inv),
             )
             _insert_line_items(con, inv_id, inv.get("line_items", []))
+        if held := duplicates.flag_duplicates(con, doc_id, current.sha256, normalized):
+            status, issues = DocumentStatus.NEEDS_REVIEW, [*issues, *held]
         con.run("UPDATE documents SET status = :st, updated_at = now() WHERE id = :id", st=status, id=doc_id)
         _event(con, doc_id, current.status, status,
                {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},
@@ -370,24 +377,42 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
     return doc
 
 
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _structured(inv: dict[str, Any]) -> dict[str, Any]:
+    """What only a structured invoice states (migration 0005), as persist's parameters: null where the engine
+    gave none (the OCR engines state no allowances, tax breakdown or payment)."""
+    return {
+        "dtype": inv.get("document_type"), "deliv": _date(inv.get("delivery_date")),
+        "prepaid": _dec(inv.get("prepaid")),
+        "ac": _json_or_null(inv.get("allowances_charges")), "tb": _json_or_null(inv.get("tax_breakdown")),
+        "pay": _json_or_null(inv.get("payment")),
+    }
+
+
 def _insert_line_items(con: Connection, invoice_id: uuid.UUID, items: list[dict[str, Any]]) -> None:
-    """All line items of an invoice in one statement: one round trip however long the invoice is."""
+    """All line items of an invoice in one statement: one round trip however long the invoice is. They travel
+    as one JSON parameter (amounts as the decimal strings they are), so no count of lines runs into the
+    protocol's limit of 65,535 parameters."""
     if not items:
         return
-    values: list[str] = []
-    params: dict[str, Any] = {"inv": invoice_id}
-    for pos, item in enumerate(items):
-        values.append(f"(:inv, {pos}, :d{pos}, :q{pos}, :u{pos}, :a{pos}, :p{pos}, :pg{pos})")
-        params.update({
-            f"d{pos}": item.get("description"), f"q{pos}": _dec(item.get("quantity")),
-            f"u{pos}": _dec(item.get("unit_price")), f"a{pos}": _dec(item.get("amount")),
-            f"p{pos}": item.get("product_code"), f"pg{pos}": item.get("page"),
-        })
+    rows_json = json.dumps([
+        {"position": pos, **{key: item.get(key) for key in _LINE_ITEM_COLUMNS}} for pos, item in enumerate(items)
+    ])
     con.run(
-        "INSERT INTO line_items (invoice_id, position, description, quantity, unit_price, amount, product_code,"
-        " page) VALUES " + ", ".join(values),
-        **params,
+        "INSERT INTO line_items (invoice_id, position, " + ", ".join(_LINE_ITEM_COLUMNS) + ")"
+        " SELECT :inv, t.position, " + ", ".join(f"t.{c}" for c in _LINE_ITEM_COLUMNS) +
+        " FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS t(position integer, description text,"
+        " quantity numeric, unit_price numeric, amount numeric, product_code text, page integer, unit text,"
+        " tax_rate numeric)",
+        inv=invoice_id, items=rows_json,
     )
+
+
+# The normalized line item's keys, which are also line_items' columns (amounts are decimal strings there).
+_LINE_ITEM_COLUMNS = ("description", "quantity", "unit_price", "amount", "product_code", "page", "unit", "tax_rate")
 
 
 def invoices_for(doc_id: uuid.UUID | str) -> list[dict[str, Any]]:

@@ -15,12 +15,14 @@ from decimal import Decimal
 from typing import IO, Any
 
 INVOICE_COLUMNS = (
-    "document_id", "file", "document_status", "invoice_id", "invoice_seq", "invoice_number", "vendor_name",
+    "document_id", "file", "document_status", "invoice_id", "invoice_seq", "invoice_number", "document_type",
+    "vendor_name",
     "vendor_tax_id", "vendor_address", "customer_name", "customer_address", "invoice_date", "due_date",
     "po_number", "currency", "subtotal", "tax", "discount", "total", "amount_due", "validation_status", "issues",
+    "engine",
 )
 ITEM_COLUMNS = ("line_position", "line_description", "line_quantity", "line_unit_price", "line_amount",
-                "line_product_code")
+                "line_product_code", "line_unit", "line_tax_rate")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -30,7 +32,7 @@ MEDIA_TYPES = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_COLUMNS = frozenset({"file", "invoice_number", "vendor_name", "vendor_tax_id", "vendor_address",
                            "customer_name", "customer_address", "po_number", "line_description",
-                           "line_product_code"})
+                           "line_product_code", "line_unit"})
 
 
 def _text(value: Any) -> str:
@@ -53,6 +55,8 @@ def _invoice_values(inv: dict[str, Any]) -> dict[str, Any]:
     return {
         "document_id": inv["document_id"], "file": inv["object_key"], "document_status": inv["status"],
         "invoice_id": inv["invoice_id"], "invoice_seq": inv["seq"], "invoice_number": inv["invoice_number"],
+        # Amounts as the document states them: a credit note (381) is told apart by its type, not its sign.
+        "document_type": inv.get("document_type"),
         "vendor_name": inv["vendor_name"], "vendor_tax_id": inv["vendor_tax_id"],
         "vendor_address": inv["vendor_address"], "customer_name": inv["customer_name"],
         "customer_address": inv["customer_address"], "invoice_date": inv["invoice_date"],
@@ -60,6 +64,7 @@ def _invoice_values(inv: dict[str, Any]) -> dict[str, Any]:
         "subtotal": inv["subtotal"], "tax": inv["tax"], "discount": inv["discount"], "total": inv["total"],
         "amount_due": inv["amount_due"], "validation_status": inv["validation_status"],
         "issues": ";".join(sorted({str(i.get("code")) for i in inv.get("issues") or [] if isinstance(i, dict)})),
+        "engine": inv.get("engine"),  # textract | local | e-invoice: which engine read the invoice
     }
 
 
@@ -68,7 +73,8 @@ def _item_values(item: dict[str, Any] | None) -> dict[str, Any]:
         return dict.fromkeys(ITEM_COLUMNS)
     return {"line_position": item["position"], "line_description": item["description"],
             "line_quantity": item["quantity"], "line_unit_price": item["unit_price"], "line_amount": item["amount"],
-            "line_product_code": item["product_code"]}
+            "line_product_code": item["product_code"], "line_unit": item.get("unit"),
+            "line_tax_rate": item.get("tax_rate")}
 
 
 def write_csv(batches: Iterable[list[dict[str, Any]]], out: IO[bytes]) -> int:

@@ -12,11 +12,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from invoice_pipeline.api.errors import Code
+from invoice_pipeline.domain.duplicates import DuplicateReview, DuplicateTier
 from invoice_pipeline.domain.sniff import MAX_BYTES
 from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus, ReprocessableStatus
 
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["1234.56"])]
-UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff"]
+# What an upload may be labelled; Register judges the bytes, not the label (an XML only as an e-invoice).
+UploadContentType = Literal["application/pdf", "image/png", "image/jpeg", "image/tiff", "application/xml", "text/xml"]
 # Postgres text cannot hold NUL: refuse it as bad input rather than fail in the database.
 NO_NUL = r"^[^\x00]*$"
 
@@ -46,6 +48,15 @@ IsoDate = Annotated[date, _iso(_ISO_DATE, "date (YYYY-MM-DD)")]
 class _Model(BaseModel):
     # Responses are built by us: unknown keys are a bug, and request bodies must not carry surprises either.
     model_config = ConfigDict(extra="forbid")
+
+
+# The engines that read invoices (domain/textract.py ENGINES; a unit test holds the two equal).
+Engine = Literal["textract", "local", "e-invoice"]
+_ENGINE_TEXT = ("which engine read the invoice (its provenance.engine): textract (Amazon Textract), local (the "
+                "local engine standing in for it) or e-invoice (the document's own structured data, no OCR)")
+_DOCUMENT_TYPE_TEXT = ("UNTDID 1001 code: 380 invoice, 381 credit note, 384 corrected invoice, ...; null where "
+                       "the engine cannot tell. Amounts are as the document states them, never sign-flipped: a "
+                       "credit note is told apart by this code")
 
 
 # --- errors -------------------------------------------------------------------------------------------
@@ -86,6 +97,8 @@ class DocumentSummary(_Model):
     invoice_date: date | None
     total: Amount | None
     currency: str | None
+    engine: Engine | None = Field(default=None, description="of the first invoice: " + _ENGINE_TEXT)
+    document_type: str | None = Field(default=None, description="of the first invoice: " + _DOCUMENT_TYPE_TEXT)
     created_at: datetime
     updated_at: datetime
 
@@ -144,6 +157,10 @@ class LineItem(_Model):
     amount: Amount | None
     product_code: str | None
     page: int | None
+    unit: str | None = Field(default=None, description="unit of the quantity (an e-invoice's UN/ECE Rec 20 code: "
+                                                       "C62, HUR, KGM); null where the engine read none")
+    tax_rate: Amount | None = Field(default=None, description="VAT rate in percent (\"19.00\"); null where the "
+                                                             "engine read none")
 
 
 class Issue(BaseModel):
@@ -153,6 +170,54 @@ class Issue(BaseModel):
     severity: str | None = None
     field: str | None = None
     message: str | None = None
+
+
+class AllowanceCharge(_Model):
+    """A document-level allowance or charge (an e-invoice's BG-20/BG-21), already inside the subtotal."""
+
+    charge: bool = Field(description="true for a charge (adds), false for an allowance (subtracts)")
+    amount: Amount | None
+    base_amount: Amount | None = None
+    percent: Amount | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    tax_category: str | None = None
+    tax_rate: Amount | None = None
+
+
+class TaxLine(_Model):
+    """VAT for one category and rate (BG-23)."""
+
+    category: str | None
+    rate: Amount | None
+    taxable_amount: Amount | None
+    tax_amount: Amount | None
+    exemption_reason: str | None = None
+
+
+class Payment(_Model):
+    """How to pay, as an e-invoice states it (BG-16, BT-20)."""
+
+    terms: str | None = None
+    means_code: str | None = Field(default=None, description="UNCL 4461: 58 SEPA credit transfer, 59 SEPA "
+                                                             "direct debit, ...")
+    iban: str | None = None
+    account_name: str | None = None
+    bic: str | None = None
+    creditor_reference: str | None = None
+    mandate_reference: str | None = None
+
+
+class DuplicateLink(_Model):
+    """The earlier invoice this one possibly duplicates (issue POSSIBLE_DUPLICATE): fetch it with GET
+    /documents/{document_id}/invoice."""
+
+    invoice_id: uuid.UUID | None = Field(description="null once the earlier document was reprocessed (its "
+                                                      "invoices were rewritten)")
+    document_id: uuid.UUID | None
+    tier: DuplicateTier = Field(description="strong: same seller, number and total; weak: same seller, total and "
+                                            "date, another number")
+    review: DuplicateReview | None = Field(description="a reviewer's decision; null while pending")
 
 
 class Invoice(_Model):
@@ -170,11 +235,21 @@ class Invoice(_Model):
     discount: Amount | None
     total: Amount | None
     amount_due: Amount | None
+    engine: Engine | None = Field(description=_ENGINE_TEXT)
+    document_type: str | None = Field(description=_DOCUMENT_TYPE_TEXT)
+    delivery_date: date | None = Field(description="actual delivery date (an e-invoice's BT-72)")
+    prepaid: Amount | None = Field(description="amount already paid (BT-113): amount_due = total - prepaid")
+    allowances_charges: list[AllowanceCharge] | None = Field(
+        description="document-level allowances and charges; null where the engine reads none (OCR)")
+    tax_breakdown: list[TaxLine] | None = Field(description="VAT per category and rate; null where the engine "
+                                                            "reads none (OCR)")
+    payment: Payment | None = Field(description="payment terms and account; null where the engine reads none (OCR)")
     validation_status: InvoiceStatus
     issues: list[Issue]
     confidence: dict[str, Any]
     provenance: dict[str, Any]
     line_items: list[LineItem]
+    duplicate_of: DuplicateLink | None = None
 
 
 class DocumentInvoices(_Model):

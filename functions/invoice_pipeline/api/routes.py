@@ -23,7 +23,9 @@ from invoice_pipeline.adapters import aws, queries, repository
 from invoice_pipeline.api import cursor, export
 from invoice_pipeline.api import reprocess as reprocessing
 from invoice_pipeline.api.auth import Principal
+from invoice_pipeline.api.duplicates import duplicate_link
 from invoice_pipeline.api.errors import ApiError, Code
+from invoice_pipeline.api.invoice_fields import structured_fields
 from invoice_pipeline.api.models import (
     NO_NUL,
     NOT_QUEUED_LISTED,
@@ -183,6 +185,7 @@ def list_documents(
             size_bytes=r["size_bytes"], page_count=r["page_count"], error_code=r["error_code"],
             invoice_count=r["invoice_count"], vendor_name=r["vendor_name"], invoice_number=r["invoice_number"],
             invoice_date=r["invoice_date"], total=_amount(r["total"]), currency=r["currency"],
+            engine=r["engine"], document_type=r["document_type"],
             created_at=r["created_at"], updated_at=r["updated_at"],
         ) for r in page],
         next_cursor=next_cursor,
@@ -220,10 +223,12 @@ def _invoice(row: dict[str, Any]) -> Invoice:
         currency=row["currency"], subtotal=_amount(row["subtotal"]), tax=_amount(row["tax"]),
         discount=_amount(row["discount"]), total=_amount(row["total"]), amount_due=_amount(row["amount_due"]),
         validation_status=row["validation_status"], issues=row["issues"], confidence=row["confidence"],
-        provenance=row["provenance"],
+        provenance=row["provenance"], **structured_fields(row),
         line_items=[LineItem(position=i["position"], description=i["description"], quantity=_amount(i["quantity"]),
                              unit_price=_amount(i["unit_price"]), amount=_amount(i["amount"]),
-                             product_code=i["product_code"], page=i["page"]) for i in row["line_items"]],
+                             product_code=i["product_code"], page=i["page"], unit=i["unit"],
+                             tax_rate=_amount(i["tax_rate"])) for i in row["line_items"]],
+        duplicate_of=duplicate_link(row),
     )
 
 

@@ -51,6 +51,8 @@ __all__ = [
     "PDF",
     "PNG",
     "TIFF",
+    "XML",
+    "XML_DOCUMENT",
     "DocumentInfo",
     "check_size",
     "describe_bytes",
@@ -62,6 +64,8 @@ PDF = "application/pdf"
 PNG = "image/png"
 JPEG = "image/jpeg"
 TIFF = "image/tiff"
+# A bare e-invoice (CII or UBL): accepted by Register only as that (domain/upload.py), never sent to Textract.
+XML = "application/xml"
 
 MAX_BYTES = 500 * 1024 * 1024
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -130,6 +134,7 @@ def sniff_media_type(head: bytes) -> str | None:
 
 _UNKNOWN_BINARY = "unrecognised binary data"
 _PLAIN_TEXT = "plain text"
+XML_DOCUMENT = "an XML document"  # describe_bytes' name for XML that is neither HTML nor SVG
 # What may come before "%PDF-": junk of no known format (a BOM, stray bytes, a line of text). Anything else is a
 # format of its own that happens to hold a PDF, or a mention of one.
 _TOLERATED_BEFORE_PDF = frozenset({_UNKNOWN_BINARY, _PLAIN_TEXT})
@@ -183,7 +188,7 @@ def describe_bytes(head: bytes) -> str:
             return "an HTML page"
         if "<svg" in stripped:
             return "an SVG image"
-        return "an XML document"
+        return XML_DOCUMENT
     if stripped.startswith(("{", "[")):
         return "JSON or other plain text"
     return _PLAIN_TEXT
@@ -242,7 +247,7 @@ def inspect_document(path: Path, *, size: int) -> DocumentInfo:
         media_type = sniff_media_type(head)
         if media_type is None:
             raise UnsupportedDocumentType(
-                f"not a PDF, PNG, JPEG or TIFF file: the bytes look like {describe_bytes(head)}"
+                f"not a PDF, PNG, JPEG or TIFF file, nor an e-invoice XML: the bytes look like {describe_bytes(head)}"
             )
         if media_type in (PNG, JPEG) and file_size > MAX_IMAGE_BYTES:
             raise DocumentTooLarge(

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoice_pipeline.domain.dates import infer_day_first, parse_date
+from invoice_pipeline.domain.document_type import mark_document_types
 from invoice_pipeline.domain.label_echo import strip_label_echo
 from invoice_pipeline.domain.money import (
     ISO_4217,
@@ -761,6 +762,7 @@ def normalize_expense(responses: list[dict[str, Any]], *, engine: str = "textrac
         check_expense_response(response, where=f"response {position}")
     expenses = _collect(responses)
     invoices = [_invoice(group, engine) for group in _group_invoices(expenses)]
+    mark_document_types(responses, invoices)  # "381" from a credit-note title, else None (domain/document_type.py)
     declared = [
         pages for r in responses
         if isinstance(pages := _dict(r.get("DocumentMetadata")).get("Pages"), int)

@@ -62,6 +62,8 @@ RULES: dict[str, Severity] = {
     "EINVOICE_XSD_INVALID": "error",
     "EINVOICE_PDF_MISMATCH": "error",
     "EINVOICE_PDF_NOT_COMPARED": "warning",
+    # Found by Persist against the invoices already stored (domain/duplicates.py): holds it for review.
+    "POSSIBLE_DUPLICATE": "error",
 }
 
 # An invoice dated a little ahead of our clock is normal: time zones, and issuers who date an invoice for the

@@ -1,7 +1,8 @@
 """Register: identify the uploaded object, check it, hash it, and create (or find) its document row.
 
 Input: {"event": <EventBridge S3 Object Created event>, "execution_arn": str}
-Output: {"action": "analyze" | "duplicate" | "skip", "document_id", ...} — the state machine routes on action."""
+Output: {"action": "analyze" | "einvoice" | "duplicate" | "skip", "document_id", ...} — the state machine routes on
+action: "einvoice" (domain/upload.py) skips Textract for the ReadEInvoice state."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, repository
 from invoice_pipeline.domain.analysis_timeout import analysis_timeout
 from invoice_pipeline.domain.events import S3Source, s3_source
-from invoice_pipeline.domain.sniff import MAX_BYTES, inspect_document
+from invoice_pipeline.domain.sniff import MAX_BYTES, PDF, XML
 from invoice_pipeline.domain.status import DocumentStatus
+from invoice_pipeline.domain.upload import ANALYZE, EINVOICE, action_for, inspect_upload
 from invoice_pipeline.errors import DocumentTooLarge, EmptyDocument, InvalidEvent
 from invoice_pipeline.observability import count, lambda_entry, logger
 from invoice_pipeline.ports import Documents, S3Objects
@@ -87,13 +89,21 @@ def _already_registered(doc: repository.Document, src: S3Source, execution_arn: 
     """The same object version was registered before. A Lambda retry inside this very execution carries on;
     a redelivered S3 event (another execution) stops here, so one upload never yields two invoices."""
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED:
-        return _output("analyze", doc, src)
+        # A bare XML can only be read as an e-invoice (a PDF's attachment is looked at again: _own_retry).
+        return _output(EINVOICE if doc.media_type == XML else ANALYZE, doc, src)
     if doc.execution_arn == execution_arn and doc.status == DocumentStatus.DUPLICATE:
         return _output("duplicate", doc, src)
     logger.info("object version already registered: skipping", extra={"document_id": str(doc.id),
                                                                        "status": doc.status})
     count("RedeliveredEvent")
     return _output("skip", doc, src, reason=f"already registered by {doc.execution_arn}")
+
+
+def _own_retry(doc: repository.Document | None, execution_arn: str) -> bool:
+    """A Lambda retry of this very execution's Register after it registered a PDF: whether the PDF embeds an
+    e-invoice is not stored on the document, so it is looked at again, or a Factur-X would go to Textract."""
+    return (doc is not None and doc.execution_arn == execution_arn and doc.status == DocumentStatus.RECEIVED
+            and doc.media_type == PDF)
 
 
 def _reprocess_request(raw_event: Any, existing: repository.Document | None,
@@ -113,7 +123,8 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
 
     existing = ports.documents.find_by_source(src.bucket, src.key, src.version_id)
     reprocess = _reprocess_request(event.get("event"), existing, execution_arn)
-    if existing is not None and reprocess is None:
+    own_retry = _own_retry(existing, execution_arn) and reprocess is None
+    if existing is not None and reprocess is None and not own_retry:
         return _already_registered(existing, src, execution_arn)
 
     size = int(_head(src, ports.s3)["ContentLength"])
@@ -127,10 +138,12 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     path = Path(tmp)
     try:
         sha256 = _download_hashing(src, path, ports.s3)
-        info = inspect_document(path, size=size)
+        info = inspect_upload(path, size=size)
     finally:
         path.unlink(missing_ok=True)
 
+    if own_retry and existing is not None:
+        return _output(action_for(info), existing, src, embedded_einvoice=info.embedded_einvoice)
     reg = ports.documents.register(
         bucket=src.bucket, key=src.key, version_id=src.version_id, sha256=sha256, size=size,
         media_type=info.media_type, page_count=info.page_count, execution_arn=execution_arn, reprocess=reprocess,
@@ -143,7 +156,7 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
         logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
         return _output("duplicate", reg.document, src)
     count("DocumentReprocessed" if reprocess else "DocumentRegistered")
-    return _output("analyze", reg.document, src, embedded_einvoice=info.embedded_einvoice)
+    return _output(action_for(info), reg.document, src, embedded_einvoice=info.embedded_einvoice)
 
 
 @lambda_entry
