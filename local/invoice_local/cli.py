@@ -106,7 +106,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if unknown or not passes:
         raise CliError(f"--passes takes {', '.join(evaluation.PASSES)} (comma-separated), not {args.passes!r}")
     try:
-        evaluation.evaluate(labels, args.report, workers=args.workers, passes=passes)
+        from invoice_local.eval_sets import evaluate_all
+
+        evaluate_all(labels, args.report, workers=args.workers, passes=passes, seeds=args.seeds)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     return 0
@@ -174,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="worker processes (default: 2, or 1 on a single core)")
     evaluate.add_argument("--passes", default="as_is,rendered",
                           help="comma-separated passes to run: as_is, rendered (default: both)")
+    evaluate.add_argument("--no-seeds", dest="seeds", action="store_false",
+                          help="skip the generated tuning and held-out seed sets (samples/seeds.py)")
     evaluate.set_defaults(handler=cmd_eval)
     return parser
 

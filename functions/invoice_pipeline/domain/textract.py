@@ -27,6 +27,7 @@ from typing import Any
 
 from invoice_pipeline.domain.dates import infer_day_first, parse_date
 from invoice_pipeline.domain.document_type import mark_document_types
+from invoice_pipeline.domain.label_echo import strip_label_echo
 from invoice_pipeline.domain.money import (
     ISO_4217,
     find_currency,
@@ -431,7 +432,8 @@ def _choose(
     for tier in _matching_fields(spec, fields):
         candidates = []
         for item in tier:
-            parsed = _parse_value(spec.kind, item.text, context)
+            text = strip_label_echo(item.text, item.label, identifier=spec.kind == _ID)
+            parsed = _parse_value(spec.kind, text, context)
             if parsed is None:
                 if unreadable is None and _clean(item.text):
                     unreadable = _source(item)

@@ -99,7 +99,7 @@ _NET = frozenset({
     "net", "nett", "netto", "excl", "exkl", "excluding", "exclusive", "exclusief", "exclusivo", "ohne", "ht",
     "hors", "sin", "sem", "senza", "zonder", "before", "sub", "subtotal", "subtotaal", "subtotale", "zwischen",
     "zwischensumme", "imponible", "imponibile", "tributavel", "sous", "base", "nettosumme", "nettobetrag",
-    "nettowert", "warenwert", "liquido",
+    "nettowert", "warenwert", "liquido", "taxable",
 })
 _GROSS = frozenset({
     "incl", "inkl", "including", "inclusive", "inclusief", "incluido", "incluso", "inclus", "inclusa", "incluida",
@@ -117,13 +117,16 @@ _DUE = frozenset({
 })
 _DISCOUNT = frozenset({
     "discount", "discounts", "rabatt", "rabatte", "abschlag", "abschlage", "nachlass", "remise", "remises",
-    "korting", "descuento", "descuentos", "sconto", "sconti", "desconto", "descontos", "allowance",
+    "korting", "descuento", "descuentos", "dto", "sconto", "sconti", "desconto", "descontos", "allowance",
     "allowances", "reduction", "savings",
 })
 # Words that make a label name something other than the document's sums.
 _NOT_A_SUM = frozenset({
     "paid", "bezahlt", "erhalten", "erhaltene", "received", "anzahlung", "anzahlungen", "deposit", "prepaid",
     "vorauszahlung", "previous", "vorheriger", "carried", "ubertrag", "uebertrag", "items", "item",
+    # carried to or brought from another page ("A reporter", "Suma y sigue", "Riporto", "Transporte")
+    "reporter", "report", "reporte", "riporto", "riportare", "transportar", "transporte", "sigue", "anterior",
+    "brought", "forward",
     "positionen", "menge", "qty", "quantity", "quantite", "aantal", "cantidad", "quantita", "quantidade",
     "weight", "gewicht", "poids", "shipping", "versand", "versandkosten", "fracht", "porto", "frais", "envio",
     "spedizione", "verzendkosten", "rounding", "rundung", "change", "tip", "price", "preis", "prijs", "prix",
@@ -137,7 +140,13 @@ _NOT_A_SUM = frozenset({
 # Net words that name a sum on their own; the others ("excl.", "HT", "ohne") only qualify one.
 _NET_ALONE = frozenset({
     "net", "nett", "netto", "subtotal", "subtotaal", "subtotale", "zwischensumme", "zwischen", "nettosumme",
-    "nettobetrag", "nettowert", "imponible", "imponibile", "tributavel", "warenwert",
+    "nettobetrag", "nettowert", "imponible", "imponibile", "tributavel", "warenwert", "base",
+})
+# Words that say a sum includes tax. The heads that merely name the document's sum ("Rechnungsbetrag",
+# "Gesamtbetrag") are gross too, but give way to an explicit net word ("Rechnungsbetrag netto").
+_GROSS_EXPLICIT = frozenset({
+    "incl", "inkl", "including", "inclusive", "inclusief", "incluido", "incluso", "inclus", "inclusa", "incluida",
+    "ttc", "brutto", "bruttosumme", "bruttobetrag", "gross", "con", "com",
 })
 # Sums of the item lines only ("Positionssumme"): the subtotal when nothing better is printed.
 _LINE_SUMS = frozenset({"positionssumme", "artikelsumme", "warensumme", "positionen", "lines", "line"})
@@ -191,7 +200,7 @@ def classify_money(label: str) -> LabelMatch | None:
         return LabelMatch(AMOUNT_DUE, strength)
     if has_net and not (has_head or has_tax or part_set & _NET_ALONE):
         return None  # "P.U. HT", "excl.": a qualifier, not a label by itself
-    if has_net and not (has_gross and not has_tax):
+    if has_net and not (part_set & _GROSS_EXPLICIT and not has_tax):
         # "Total HT", "Rechnungssumme ohne USt.", "Exclusief BTW", "Subtotal": a sum before tax.
         return LabelMatch(SUBTOTAL, strength)
     if has_tax:
@@ -235,7 +244,8 @@ _ID_PHRASES = _phrases(
     "fattura no", "numero fattura", "numero della fattura", "fattura nr",
     "fatura no", "numero da fatura", "numero fatura",
 )
-_ID_BARE = _phrases(*_INVOICE_WORDS[:9], "tax invoice", "credit note", "rechnungskorrektur")
+_ID_BARE = _phrases(*_INVOICE_WORDS[:9], "tax invoice", "credit note", "rechnungskorrektur", "nummer", "number",
+                    "numero")
 _DATE_PHRASES = _phrases(
     "invoice date", "date of invoice", "date of issue", "issue date", "issued", "issued on", "date issued",
     "billing date", "bill date", "invoice dated", "document date", "receipt date",
@@ -327,6 +337,8 @@ def classify_label(label: str) -> list[LabelMatch]:
         number = 1
     if number is None and _is_title_number(words):
         number = 2
+    if number is None and is_number_label(words):
+        number = 3
     if number is not None and date is None:
         found.append(LabelMatch(INVOICE_ID, number))
     po = _match_phrases(words, _PO_PHRASES, extra=1)
@@ -336,6 +348,38 @@ def classify_label(label: str) -> list[LabelMatch]:
     if vat is not None and money is None:
         found.append(LabelMatch(VENDOR_VAT, vat))
     return sorted(found, key=lambda m: -m.strength)
+
+
+# What a document-number label is made of, in any order and language: a word naming the document ("Beleg",
+# "avoir", "nota di credito", "factura rectificativa") and a number marker ("Nr.", "n.º", "Réf.", "Nummer"),
+# or one compound of both ("Creditnotanummer", "Belegnr"). Composed, like the money labels, so "Nº abono",
+# "Numero nota di credito" and "Réf. facture" need no phrase of their own.
+_DOCUMENT_WORDS = frozenset({
+    "invoice", "inv", "bill", "receipt", "document", "doc", "credit", "note", "debit",
+    "rechnung", "rechnungs", "re", "beleg", "gutschrift", "gutschrifts", "quittung", "dokument", "storno",
+    "facture", "avoir", "piece", "factuur", "creditnota", "creditfactuur", "nota", "factura", "abono",
+    "rectificativa", "documento", "recibo", "fattura", "credito", "ricevuta", "fatura",
+})
+_NUMBER_WORDS = frozenset({*_NUMBER_MARKERS, "nro", "numer", "ref", "reference", "referentie", "referencia",
+                           "riferimento", "referenz"})
+_NUMBER_SUFFIXES = ("nummer", "nr", "no")
+
+
+def is_number_label(words: list[str]) -> bool:
+    """A label made only of document words and number markers, with at least one of each."""
+    if not words or len(words) > 5:
+        return False
+    has_document = has_marker = False
+    for word in words:
+        if word in _DOCUMENT_WORDS:
+            has_document = True
+        elif word in _NUMBER_WORDS:
+            has_marker = True
+        elif any(word.endswith(s) and word[: -len(s)].rstrip("s") in _DOCUMENT_WORDS for s in _NUMBER_SUFFIXES):
+            has_document = has_marker = True
+        else:
+            return False
+    return has_document and has_marker
 
 
 def _is_title_number(words: list[str]) -> bool:
@@ -414,6 +458,11 @@ REGISTER_WORDS = frozenset({
     "registered", "registration", "cif", "nif", "rea", "iban", "ustid", "vat", "steuernummer", "tva", "btw",
     "kbo", "ondernemingsnummer", "partita",
 })
+# Headings of bank details: never a company's name, though a legal footer line (IBAN) follows them.
+BANK_WORDS = frozenset({
+    "bank", "banks", "bankverbindung", "bankdaten", "banque", "bancaires", "coordonnees", "bankgegevens",
+    "banco", "bancarios", "banca", "bancarie", "coordinate", "bancarias", "dados", "iban", "bic", "swift",
+})
 LEGAL_FORMS = re.compile(
     r"(?<![\w])(gmbh|ag|kg|ohg|gbr|e\.\s?k|e\.\s?v|ug|mbh|se|b\.\s?v|n\.\s?v|bv|nv|vof|ltd|limited|llc|llp|"
     r"inc|corp|corporation|plc|co\.|company|s\.\s?a\.?|sa|sarl|s\.a\.r\.l|sas|sasu|eurl|s\.\s?l\.?|sl|"
@@ -459,7 +508,8 @@ _COLUMN_WORDS: dict[str, frozenset[str]] = {
         "leistung", "produkt", "product", "products", "title", "designation", "libelle", "omschrijving",
         "descripcion", "concepto", "descricao", "descrizione", "articolo", "service", "services", "details",
         "particulars", "artikelbezeichnung", "leistungsbeschreibung", "prestation", "produit", "dienst",
-        "producto", "prodotto", "servicio", "servizio", "detail", "goods", "waren",
+        "producto", "prodotto", "servicio", "servizio", "detail", "goods", "waren", "articulo", "artigo",
+        "designacao",
     }),
     QUANTITY: frozenset({
         "qty", "quantity", "menge", "anzahl", "qte", "quantite", "nombre", "aantal", "cantidad", "cant",
@@ -473,7 +523,7 @@ _COLUMN_WORDS: dict[str, frozenset[str]] = {
     AMOUNT: frozenset({
         "amount", "total", "betrag", "gesamt", "gesamtpreis", "zeilenbetrag", "nettobetrag", "summe",
         "montant", "bedrag", "totaal", "importe", "valor", "importo", "totale", "subtotal", "line", "gesamtbetrag",
-        "bruttobetrag", "positionsbetrag", "ext", "extended", "net", "netto",
+        "bruttobetrag", "positionsbetrag", "ext", "extended", "net", "netto", "montante",
     }),
     PRODUCT_CODE: frozenset({
         "code", "sku", "artnr", "artikelnummer", "artikelnr", "ref", "reference", "referenz", "codigo",

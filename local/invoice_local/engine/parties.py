@@ -32,6 +32,7 @@ _SENDER_SEPARATORS = re.compile(r"\s[-–·•|]\s|\s{2,}[-–·•|]?")
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}-?)?\d{4,5}\b")
 _PHONE = re.compile(r"(?:tel|phone|fax|telefon|t\.|f\.)\b|\+\d", re.IGNORECASE)
 TOP_BAND = 0.25  # the share of the first page where letterheads sit
+FOOT_BAND = 0.12  # the share of a page, at its foot, where the issuer's legal small print sits
 _STOP_NAME_CHARS = " ,;:-–|"
 
 
@@ -216,10 +217,11 @@ def find_parties(layouts: list[PageLayout], excluded: set[int] | None = None) ->
     if not layouts:
         return parties
     first = layouts[0]
-    buyer_blocks = [b for layout in layouts[:2] for b in _blocks(layout, lx.BUYER_HEADINGS)]
-    ship_blocks = [b for layout in layouts[:2] for b in _blocks(layout, lx.SHIP_HEADINGS)]
+    buyer_blocks = [b for layout in layouts[:2] for b in _receiver_blocks(layout, lx.BUYER_HEADINGS)]
+    ship_blocks = [b for layout in layouts[:2] for b in _receiver_blocks(layout, lx.SHIP_HEADINGS)]
     buyer_ids = {id(s) for b in [*buyer_blocks, *ship_blocks] for line in b.lines for s in line}
     buyer_ids |= {id(s) for b in [*buyer_blocks, *ship_blocks] for s in b.inline}
+    buyer_ids |= _beside_party_blocks(layouts[:2])
 
     votes: list[_Vote] = []
     for layout in layouts[:2]:
@@ -238,9 +240,11 @@ def find_parties(layouts: list[PageLayout], excluded: set[int] | None = None) ->
                 continue
             holder = _account_holder(layout, segment)
             if holder is not None:
-                votes.append(_Vote(holder[0].text, holder[0], 0.8, "account holder", holder[1].text, holder[1].box))
+                # Weak on its own: the account may be a factoring company's or a parent's, not the seller's.
+                votes.append(_Vote(holder[0].text, holder[0], 0.5, "account holder", holder[1].text, holder[1].box))
     votes.extend(_legal_form_votes(layouts, buyer_ids | excluded))
     votes.extend(_register_votes(layouts, buyer_ids | excluded))
+    votes.extend(_footer_votes(layouts, buyer_ids | excluded))
     votes.extend(_prominent_votes(first, buyer_ids | excluded))
 
     customer_segment: Segment | None = None
@@ -279,6 +283,53 @@ def find_parties(layouts: list[PageLayout], excluded: set[int] | None = None) ->
     return parties
 
 
+def _receiver_blocks(layout: PageLayout, headings: frozenset[tuple[str, ...]]) -> list[_Block]:
+    """Buyer or ship-to blocks, less those inside bank details: "Empfänger: ACME GmbH" over an IBAN names
+    the payee of the account, not who is billed."""
+    return [b for b in _blocks(layout, headings) if not _in_bank_details(layout, b)]
+
+
+def _in_bank_details(layout: PageLayout, block: _Block) -> bool:
+    index = block.heading.line_index
+    near = [s for line in block.lines[:3] for s in line]
+    near += [s for line in layout.lines[max(0, index - 1): index + 1] for s in line.segments]
+    return any(set(lx.tokens(s.text)) & lx.BANK_WORDS for s in near)
+
+
+def _beside_party_blocks(layouts: list[PageLayout]) -> set[int]:
+    """Segments printed beside a labelled buyer or ship-to block, on its lines and in its type size: the
+    addresses of a page are set side by side ("Rechnungsadresse" left of "Lieferadresse"), so an unlabelled
+    block next to a labelled one is another address of the receiving side, not the seller's letterhead."""
+    found: set[int] = set()
+    for layout in layouts:
+        for block in [*_receiver_blocks(layout, lx.BUYER_HEADINGS), *_receiver_blocks(layout, lx.SHIP_HEADINGS)]:
+            if not block.lines or block.heading.box.top < 0.1 * layout.page.height:
+                continue
+            members = {id(s) for line in block.lines for s in line}
+            limit = 1.25 * statistics.median(s.height for line in block.lines for s in line)
+            first, last = block.heading.line_index, block.lines[-1][0].line_index
+            for line in layout.lines[first: last + 1]:
+                for segment in line.segments:
+                    if id(segment) not in members and segment.height <= limit:
+                        found.add(id(segment))
+    return found
+
+
+def _footer_votes(layouts: list[PageLayout], skip: set[int]) -> list[_Vote]:
+    """A company name with a legal form in the small print at the foot of a page: the issuer's legal details."""
+    votes: list[_Vote] = []
+    for layout in layouts:
+        for segment in layout.segments:
+            if id(segment) in skip or segment.box.top < (1 - FOOT_BAND) * layout.page.height:
+                continue
+            text = segment.text.strip(_STOP_NAME_CHARS)
+            if len(segment.words) > 8 or not lx.LEGAL_FORMS.search(text) or ":" in text or \
+                    _EMAIL_OR_URL.search(text) or re.search(r"\d{3}", text) or lx.classify_label(text):
+                continue
+            votes.append(_Vote(_SENDER_SEPARATORS.split(text)[0].strip(_STOP_NAME_CHARS), segment, 0.6, "footer"))
+    return votes
+
+
 def _account_holder(layout: PageLayout, segment: Segment) -> tuple[Segment, Segment] | None:
     """(name, label) for "Kontoinhaber: ACME GmbH", also inside bank details run together on one line
     ("BRED BANQUE POPULAIRE – Titulaire du compte : NETPRESSE")."""
@@ -296,8 +347,10 @@ def _account_holder(layout: PageLayout, segment: Segment) -> tuple[Segment, Segm
         label = Segment(rest.words[:cut], segment.page, segment.line_index)
         value = rest.tail(cut) if start + cut < len(words) else next(iter(right_of(layout, segment)), None)
         if value is not None:
-            value = Segment([w for w in value.words if w.text not in (":", "-", "–")] or value.words,
-                            value.page, value.line_index)
+            kept = [w for w in value.words if w.text not in (":", "-", "–")] or value.words
+            if len(kept) > 1 and kept[0].text.endswith(":") and len(kept[0].text) <= 5:
+                kept = kept[1:]  # the end of the label ("Ten name van:", "Intestato a:")
+            value = Segment(kept, value.page, value.line_index)
             if _name_like(value.text):
                 return value, label
         return None
@@ -362,6 +415,8 @@ def _legal_form_votes(layouts: list[PageLayout], skip: set[int]) -> list[_Vote]:
             if ":" in text.rstrip(":") or lx.classify_label(text):
                 continue
             name = _SENDER_SEPARATORS.split(text)[0].strip(_STOP_NAME_CHARS)
+            if not has_letters(lx.LEGAL_FORMS.sub("", name)):
+                continue  # a legal form alone ("S.L." cut off its name) names nobody
             top = page_index == 0 and segment.box.top < TOP_BAND * layout.page.height
             votes.append(_Vote(name, segment, 0.7 if top else 0.55, "legal form"))
     return votes
@@ -380,7 +435,7 @@ def _register_votes(layouts: list[PageLayout], skip: set[int]) -> list[_Vote]:
                 if above is None or id(above) in skip:
                     continue
                 text = above.text.strip(_STOP_NAME_CHARS)
-                if _name_like(text) and not set(lx.tokens(text)) & lx.REGISTER_WORDS and \
+                if _name_like(text) and not set(lx.tokens(text)) & (lx.REGISTER_WORDS | lx.BANK_WORDS) and \
                         not lx.classify_label(text) and len(text.split()) <= 5:
                     votes.append(_Vote(text, above, 0.55, "legal footer"))
     return votes
