@@ -160,8 +160,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     running = up(**stack_options(args))
     try:
         sample_dir = args.state_dir / "samples"
-        files = [p for p in samples.generate(sample_dir) if p.suffix != ".jsonl"]
-        console.stage("samples", f"{len(files)} generated invoices in {sample_dir}")
+        files = samples.run_set(sample_dir)
+        console.stage("samples", f"{len(files)} generated invoices in {sample_dir} ({samples.FACTURX_SAMPLE}: a"
+                                 " Factur-X e-invoice, read from its XML without OCR)")
         _use_database(running.info)
         ids = submit_files(running.info, files)
         first = _rows("SELECT min(updated_at) - min(created_at) AS first FROM documents"

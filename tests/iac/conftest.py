@@ -190,7 +190,7 @@ def local_plan_args() -> list[str]:
 # The longest values variables.tf accepts (test_names.py reads the limits back from its validations).
 LONGEST_PROJECT = "p" * 12
 LONGEST_ENVIRONMENT = "e" * 10
-# Reserved concurrency of 50 in all (within the budget of 50 it plans with), for test_lambda_concurrency's account under 100.
+# Reserved concurrency of 50 in all (the budget it plans with), for test_lambda_concurrency's account under 100.
 SMALL_RESERVATIONS = ("{register=5,admit=4,start_analysis=4,callback=5,parse=5,validate=4,persist=5,record_failure=4,"
                       "dispatch=1,publish_events=1,migrate=1,api=9,read_einvoice=2}")
 
