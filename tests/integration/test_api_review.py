@@ -68,7 +68,8 @@ def test_get_has_the_etag_and_review_state(api: str) -> None:
 def test_only_reviewers_change_anything(api: str, claims: dict[str, Any]) -> None:
     inv = needs_review()
     for method, path, body in (("POST", "claim", None), ("POST", "release", None), ("PATCH", "", {"total": "1"}),
-                               ("POST", "approve", None), ("POST", "reject", {"reason": "no"})):
+                               ("POST", "approve", None), ("POST", "reject", {"reason": "no"}),
+                               ("POST", "clear-duplicate", None)):
         reply = call(method, f"/invoices/{inv}" + (f"/{path}" if path else ""), claims, body,
                      headers={"if-match": '"1"'})
         assert (reply.status, reply.code) == (403, "FORBIDDEN"), (method, path, reply)

@@ -30,7 +30,10 @@ from tests.shared_data import INVOICES_DIR, require
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")]
 
 TEXTRACT_STATES = {"Queue", "WaitForStartTime", "StartAnalysis", "Parse"}
-UBL_SAMPLE = replace(SAMPLE_DEFAULT, number="UBL-2025-0007", seller="Nordlicht Werkstätten AB", total="119.00")
+# Another seller (its own VAT id): with the same one, the same total and date, the duplicate control would
+# rightly hold whichever of the two invoices below came second.
+UBL_SAMPLE = replace(SAMPLE_DEFAULT, number="UBL-2025-0007", seller="Nordlicht Werkstätten AB",
+                     seller_vat="SE556677889901", total="119.00")
 MISMATCH = replace(SAMPLE_DEFAULT, number="RE-2025-0815", seller="Holzwerk Berger GmbH")
 
 

@@ -381,6 +381,10 @@ def persist_invoices(doc_id: uuid.UUID | str, normalized: dict[str, Any], *, sta
                {"invoices": len(normalized.get("invoices", [])), "issues": [i["code"] for i in issues]},
                execution_arn)
         outbox.enqueue_persisted(con, doc_id, status)  # the downstream events, committed with the change
+        # A finished document holds no Textract slot. Callback frees it when the job ends; if Postgres went away
+        # between its SendTaskSuccess and that release, the execution went on and the slot would stay HELD
+        # until the dispatch function reclaimed it (test_fault_matrix's outage found one).
+        con.run("DELETE FROM textract_slots WHERE document_id = :id", id=doc_id)
         doc = _one(con, "id = :id", id=doc_id)
     assert doc is not None
     return doc
