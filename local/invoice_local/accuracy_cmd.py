@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import urlencode
 
-from invoice_local.reprocess_cmd import HTTP_TIMEOUT, ReprocessError, _from, _refusal, _to
+from invoice_local.reprocess_cmd import ReprocessError, _from, _to, call_api
 from invoice_local.stack import StackInfo, StackNotRunning
 from invoice_local.terminal_text import line
 
@@ -24,17 +22,7 @@ PATH = "/metrics/accuracy"
 
 def fetch(info: StackInfo, since: str, until: str | None) -> dict[str, Any]:
     query = urlencode({"from": since, **({"to": until} if until else {})})
-    request = urllib.request.Request(f"{info.api_url}{PATH}?{query}",
-                                     headers={"Authorization": f"Bearer {info.api_token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - the stack's URL
-            result: dict[str, Any] = json.loads(response.read())
-            return result
-    except urllib.error.HTTPError as exc:
-        raise ReprocessError(_refusal(exc)) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ReprocessError(f"the local API at {info.api_url} did not answer ({reason})") from None
+    return call_api(info, None, f"{PATH}?{query}", method="GET")
 
 
 def lines(report: dict[str, Any]) -> list[str]:

@@ -90,9 +90,12 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def call_api(info: StackInfo, body: dict[str, Any] | None, path: str = PATH) -> dict[str, Any]:
+def call_api(info: StackInfo, body: dict[str, Any] | None, path: str = PATH, *, method: str = "POST") -> dict[str, Any]:
+    """One call of the local API with the stack's token (`invoices reprocess`, `invoices accuracy`); a refusal
+    or no answer is a ReprocessError with one readable line."""
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
     request = urllib.request.Request(
-        info.api_url + path, data=json.dumps(body).encode() if body is not None else b"", method="POST",
+        info.api_url + path, data=data, method=method,
         headers={"Authorization": f"Bearer {info.api_token}", "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - the stack's URL
