@@ -1,21 +1,24 @@
-"""The functions' Powertools Tracer, built only where it traces.
+"""The functions' tracer: X-Ray subsegments where Powertools would trace, nothing at all where it would not.
 
-`Tracer()` imports the X-Ray SDK whatever its configuration (its default provider is the SDK's recorder), and
-that import alone costs more than `import boto3` (outside Lambda it even builds a botocore client for
-centralized sampling). Where Powertools would not trace anyway (POWERTOOLS_TRACE_DISABLED, which Terraform sets
-in local mode; outside Lambda; under SAM or Chalice local) the decorators here return the function unchanged
-and nothing of X-Ray is imported. Where it would trace (a deployed function: AWS sets LAMBDA_TASK_ROOT and the
-function's tracing is Active), the Tracer is built on the first decoration, at import time as before, patches
-every supported library, and wraps the handler exactly as `Tracer().capture_lambda_handler` did."""
+Where tracing is off (POWERTOOLS_TRACE_DISABLED, which Terraform sets in local mode; outside Lambda; under SAM
+or Chalice local: Powertools' own rule, `tracing_enabled`) the decorators return the function unchanged. Where
+it is on (a deployed function: AWS sets LAMBDA_TASK_ROOT and the function's tracing is Active), importing
+adapters/aws.py, where every boto3 client is made, patches botocore (`trace_aws_sdk`), and the decorators
+record subsegments with invoice_pipeline.xray, which sends them to the X-Ray daemon itself: Powertools' Tracer
+and the X-Ray SDK behind it cost a cold start about a fifth of `import boto3` more (docs/performance.md).
+What is recorded is what the Tracer recorded: a "## <handler>" subsegment per invocation, annotated ColdStart
+and Service, with the handler's exception; a "## <module>.<function>" subsegment per traced method; one per AWS
+SDK call; and, which the SDK's pg8000 patch never recorded for pg8000.native, one per statement sent to
+Postgres (adapters/db.py, `traced_connection`)."""
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
-    from aws_lambda_powertools.tracing.base import BaseProvider
+from invoice_pipeline import xray
 
 
 def tracing_enabled() -> bool:
@@ -25,37 +28,55 @@ def tracing_enabled() -> bool:
     return not Tracer._is_tracer_disabled()  # noqa: SLF001
 
 
-class LazyTracer:
-    """Stands for a Powertools Tracer: `capture_lambda_handler` and `capture_method` decorate with the real
-    Tracer when tracing is enabled and are the identity otherwise; any other attribute is the real Tracer's
-    (built on demand). `provider` replaces the X-Ray recorder (tests pass a fake)."""
+class FunctionTracer:
+    """`capture_lambda_handler` and `capture_method`, as Powertools' Tracer names them: they record X-Ray
+    subsegments where tracing is enabled and are the identity otherwise."""
 
-    def __init__(self, provider: BaseProvider | None = None) -> None:
-        self._provider = provider
-        self._tracer: Tracer | None = None
+    def __init__(self) -> None:
+        self._cold_start = True
 
     @property
     def enabled(self) -> bool:
         return tracing_enabled()
 
-    def get(self) -> Tracer:
-        if self._tracer is None:
-            from aws_lambda_powertools import Tracer
-
-            self._tracer = Tracer(provider=self._provider)
-        return self._tracer
-
-    def capture_lambda_handler(self, fn: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    def capture_lambda_handler(self, fn: Callable[..., Any], **_options: Any) -> Callable[..., Any]:
         if not self.enabled:
             return fn
-        return self.get().capture_lambda_handler(fn, **options)
+        name = f"## {fn.__name__}"
+        service = os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
+
+        @functools.wraps(fn)
+        def traced(event: Any, context: Any) -> Any:
+            cold_start, self._cold_start = self._cold_start, False
+            with xray.subsegment(name) as segment:
+                if segment is not None:
+                    segment.annotate("ColdStart", cold_start)
+                    segment.annotate("Service", service)
+                return fn(event, context)
+
+        return traced
 
     def capture_method(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
         if fn is None:  # used as @tracer.capture_method(...)
             return lambda f: self.capture_method(f, **options)
         if not self.enabled:
             return fn
-        return self.get().capture_method(fn, **options)
+        name = f"## {fn.__module__}.{fn.__qualname__}".replace("<", "").replace(">", "")
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.get(), name)
+        @functools.wraps(fn)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            with xray.subsegment(name):
+                return fn(*args, **kwargs)
+
+        return traced
+
+
+def trace_aws_sdk() -> None:
+    """Where tracing is enabled, record every AWS SDK call from now on (botocore patched once)."""
+    if tracing_enabled():
+        xray.patch_botocore()
+
+
+def traced_connection(con: Any, database: str, host: str, user: str) -> Any:
+    """A new Postgres connection, recording its statements where tracing is enabled; unchanged otherwise."""
+    return xray.traced_connection(con, database, host, user) if tracing_enabled() else con

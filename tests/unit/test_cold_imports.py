@@ -2,10 +2,11 @@
 does, must not import what it does not need at that moment. Each case runs in a fresh interpreter and reads
 sys.modules; nothing here is timed (bench/bench_imports.py times the imports).
 
-Where tracing is off (local mode, the tests), no handler may load the X-Ray SDK; no handler loads the API's
-resolver machinery (Powertools' event handler and OpenAPI, pydantic), jsonschema, PDFium, lxml or factur-x
-before it needs them, nor the Postgres driver before its first connection. Where tracing is on (a deployed
-function), the X-Ray SDK is loaded and patches botocore and pg8000 at import, as before."""
+No handler loads the X-Ray SDK or Powertools' Tracer (the functions send their subsegments themselves:
+invoice_pipeline.xray), the API's resolver machinery (Powertools' event handler and OpenAPI, pydantic),
+jsonschema, PDFium, lxml or factur-x before it needs them, nor the Postgres driver before its first
+connection; and that holds with tracing off (local mode, the tests) as with tracing on (a deployed function),
+where importing a handler patches botocore, so that every AWS SDK call is recorded."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "functions" / "manifest.json"
 
 # Top-level modules (or a package's subpackage) that no handler module may import at import time, and why.
 HEAVY = {
-    "aws_xray_sdk": "the X-Ray SDK: only where tracing is on (invoice_pipeline.tracing)",
+    "aws_xray_sdk": "the X-Ray SDK: invoice_pipeline.xray records the subsegments without it",
     "wrapt": "the X-Ray SDK's patching",
+    "aws_lambda_powertools.tracing.provider": "Powertools' Tracer and its X-Ray provider",
+    "asyncio": "the X-Ray SDK's async recorder and wrapt 2",
     "pydantic": "the API's models: built by the API's first request",
     "pydantic_core": "the API's models",
     "aws_lambda_powertools.event_handler": "the API's resolver and its OpenAPI machinery: the first request",
@@ -67,14 +72,19 @@ def _run(code: str, args: list[str], env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def test_handlers_import_nothing_heavy() -> None:
+TRACED = {"LAMBDA_TASK_ROOT": "/var/task", "AWS_LAMBDA_FUNCTION_NAME": "invoice-pipeline-test"}
+
+
+@pytest.mark.parametrize("tracing", ["off", "on"])
+def test_handlers_import_nothing_heavy(tracing: str) -> None:
     # One interpreter imports every handler in turn: whatever a handler loads is new when it is imported, so a
     # heavy module is reported by the first handler that loads it. The API's models come last, as a handler
     # that does import pydantic would: the probe must see that (a guard that cannot fail guards nothing).
+    # Tracing on is what AWS gives a deployed function: LAMBDA_TASK_ROOT, and no POWERTOOLS_TRACE_DISABLED.
     modules = _handler_modules()
     assert "invoice_pipeline.handlers.api" in modules and len(modules) >= 10
-    found = json.loads(_run(_PROBE, [json.dumps(sorted(HEAVY)), *modules, "invoice_pipeline.api.models"],
-                            _environment(POWERTOOLS_TRACE_DISABLED="true")))
+    env = _environment(**TRACED) if tracing == "on" else _environment(POWERTOOLS_TRACE_DISABLED="true")
+    found = json.loads(_run(_PROBE, [json.dumps(sorted(HEAVY)), *modules, "invoice_pipeline.api.models"], env))
     assert "pydantic" in found.pop("invoice_pipeline.api.models")
     offenders = {m: heavy for m, heavy in found.items() if heavy}
     assert offenders == {}, "\n".join(f"{m} imports {', '.join(f'{h} ({HEAVY[h]})' for h in hs)}"
@@ -83,20 +93,14 @@ def test_handlers_import_nothing_heavy() -> None:
 
 _TRACED = """
 import json
-import invoice_pipeline.handlers.persist
 import botocore.client
-from aws_xray_sdk.core import xray_recorder
-from aws_xray_sdk.core.patcher import _PATCHED_MODULES
-from invoice_pipeline.observability import tracer
-print(json.dumps({"patched": sorted(_PATCHED_MODULES), "disabled": tracer.get().disabled,
-                  "provider_is_xray": tracer.get().provider is xray_recorder,
-                  "boto_wrapped": hasattr(botocore.client.BaseClient._make_api_call, "__wrapped__")}))
+import botocore.endpoint
+import invoice_pipeline.handlers.persist
+print(json.dumps({"boto_wrapped": getattr(botocore.client.BaseClient._make_api_call, "_xray", False),
+                  "header_wrapped": hasattr(botocore.endpoint.Endpoint.prepare_request, "__wrapped__")}))
 """
 
 
-def test_tracing_on_loads_and_patches_xray() -> None:
-    # What AWS gives a deployed function: LAMBDA_TASK_ROOT, and no POWERTOOLS_TRACE_DISABLED.
-    env = _environment(LAMBDA_TASK_ROOT="/var/task", AWS_LAMBDA_FUNCTION_NAME="invoice-pipeline-test")
-    state = json.loads(_run(_TRACED, [], env))
-    assert "botocore" in state["patched"] and "pg8000" in state["patched"]
-    assert state["disabled"] is False and state["provider_is_xray"] is True and state["boto_wrapped"] is True
+def test_tracing_on_patches_botocore_at_import() -> None:
+    state = json.loads(_run(_TRACED, [], _environment(**TRACED)))
+    assert state == {"boto_wrapped": True, "header_wrapped": True}

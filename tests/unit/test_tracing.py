@@ -1,56 +1,28 @@
-"""The functions' tracer (invoice_pipeline.tracing): where Powertools would trace, handlers are wrapped by the
-real Tracer, which patches its libraries and opens a subsegment per invocation; where it would not, they are
-left as they are and no Tracer (so no X-Ray SDK) is built. A fake provider stands for the X-Ray recorder."""
+"""The functions' tracing (invoice_pipeline.tracing, invoice_pipeline.xray): where Powertools would trace, a
+handler call sends X-Ray subsegment documents to the daemon (here a UDP socket on 127.0.0.1 that the test
+reads): the handler's, each AWS SDK call's (a real botocore client, answered by botocore's Stubber) and each
+Postgres statement's, all under the invocation's trace; where it would not, handlers are left as they are."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
-from aws_lambda_powertools import Tracer
-from invoice_pipeline import observability
-from invoice_pipeline.tracing import LazyTracer, tracing_enabled
+from botocore.awsrequest import AWSRequest
+from botocore.client import BaseClient
+from botocore.endpoint import Endpoint
+from botocore.stub import Stubber
+from invoice_pipeline import observability, xray
+from invoice_pipeline.tracing import FunctionTracer, trace_aws_sdk, traced_connection, tracing_enabled
 
-
-@dataclass
-class FakeSegment:
-    name: str
-    annotations: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def put_annotation(self, key: str, value: Any) -> None:
-        self.annotations[key] = value
-
-    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-        self.metadata[key] = value
-
-    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
-        self.metadata["exception"] = exception
-
-
-@dataclass
-class FakeProvider:
-    segments: list[FakeSegment] = field(default_factory=list)
-    patched: list[Any] = field(default_factory=list)
-
-    @contextlib.contextmanager
-    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[FakeSegment]:
-        segment = FakeSegment(str(name))
-        self.segments.append(segment)
-        yield segment
-
-    def patch_all(self) -> None:
-        self.patched.append("all")
-
-    def patch(self, modules: Any) -> None:
-        self.patched.append(tuple(modules))
-
-    def put_annotation(self, key: str, value: Any) -> None: ...
-
-    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None: ...
+TRACE_ID = "1-6763a0b1-0123456789abcdef01234567"
+FACADE_ID = "53995c3f42cd8ad8"
 
 
 @dataclass
@@ -61,12 +33,15 @@ class Context:
     aws_request_id: str = "req-1"
 
 
-@pytest.fixture(autouse=True)
-def _tracer_config() -> Iterator[None]:
-    # Powertools keeps a Tracer's configuration on the class, shared by every Tracer of the process.
-    Tracer._reset_config()  # noqa: SLF001
-    yield
-    Tracer._reset_config()  # noqa: SLF001
+class FakeConnection:
+    """pg8000.native.Connection's `run`, as far as tracing sees it."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        self.statements.append(sql)
+        return [[1]]
 
 
 @pytest.fixture
@@ -77,6 +52,32 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
     monkeypatch.delenv("AWS_CHALICE_CLI_MODE", raising=False)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "invoice-pipeline")
+    # Tracing patches botocore for the process: undone after the test, so other tests see botocore as it is.
+    monkeypatch.setattr(BaseClient, "_make_api_call", BaseClient._make_api_call)
+    monkeypatch.setattr(Endpoint, "prepare_request", Endpoint.prepare_request)
+
+
+@pytest.fixture
+def daemon(monkeypatch: pytest.MonkeyPatch, traced: None) -> Iterator[socket.socket]:
+    """A fake X-Ray daemon, and a sampled invocation's trace header (as the Lambda runtime sets it)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{sock.getsockname()[1]}")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={TRACE_ID};Parent={FACADE_ID};Sampled=1")
+    yield sock
+    sock.close()
+
+
+def received(sock: socket.socket) -> list[dict[str, Any]]:
+    docs = []
+    sock.settimeout(0.2)
+    with contextlib.suppress(TimeoutError):
+        while True:
+            header, _, body = sock.recv(65536).partition(b"\n")
+            assert json.loads(header) == {"format": "json", "version": 1}
+            docs.append(json.loads(body))
+    return docs
 
 
 def test_enabled_follows_powertools(monkeypatch: pytest.MonkeyPatch, traced: None) -> None:
@@ -88,42 +89,100 @@ def test_enabled_follows_powertools(monkeypatch: pytest.MonkeyPatch, traced: Non
     assert not tracing_enabled()
 
 
-def test_traced_handler_opens_a_subsegment_and_patches(monkeypatch: pytest.MonkeyPatch, traced: None) -> None:
-    provider = FakeProvider()
-    monkeypatch.setattr(observability, "tracer", LazyTracer(provider=provider))  # type: ignore[arg-type]
+def test_traced_handler_sends_its_aws_and_sql_subsegments(monkeypatch: pytest.MonkeyPatch,
+                                                          daemon: socket.socket) -> None:
+    monkeypatch.setattr(observability, "tracer", FunctionTracer())
+    trace_aws_sdk()  # what importing adapters/aws.py does
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    con = traced_connection(FakeConnection(), "invoices", "db.internal", "persist")
 
     def persist(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with Stubber(s3) as stub:
+            stub.add_response("head_object", {"ContentLength": 3, "ResponseMetadata": {
+                "RequestId": "r-1", "HTTPStatusCode": 200, "HTTPHeaders": {}}}, {"Bucket": "b", "Key": "k"})
+            s3.head_object(Bucket="b", Key="k")
+        con.run("SELECT 1 WHERE id = :id", id=7)
         return {"ok": True}
 
     handler = observability.lambda_entry(persist)
-    assert provider.patched == ["all"]  # auto-patch, as Tracer() did at import
     assert handler({"document": {"document_id": "d-1"}}, Context()) == {"ok": True}
-    assert [s.name for s in provider.segments] == ["## persist"]
-    assert provider.segments[0].annotations["Service"] == "invoice-pipeline"
-    assert "ColdStart" in provider.segments[0].annotations
+    handler({"document": {"document_id": "d-2"}}, Context())
+    docs = received(daemon)
+    assert all(d["type"] == "subsegment" and d["trace_id"] == TRACE_ID and d["end_time"] >= d["start_time"]
+               for d in docs)
+    first = docs[:3]  # children end, and are sent, before their parent
+    by_name = {d["name"]: d for d in first}
+    assert sorted(by_name) == ["## persist", "invoices@db.internal", "s3"]
+    handler_doc = by_name["## persist"]
+    assert handler_doc["parent_id"] == FACADE_ID
+    assert handler_doc["annotations"] == {"ColdStart": True, "Service": "invoice-pipeline"}
+    call = by_name["s3"]
+    assert call["parent_id"] == handler_doc["id"] and call["namespace"] == "aws"
+    assert call["aws"] == {"operation": "HeadObject", "region": "us-east-1", "request_id": "r-1"}
+    assert call["http"] == {"response": {"status": 200}}
+    sql = by_name["invoices@db.internal"]
+    assert sql["parent_id"] == handler_doc["id"] and sql["namespace"] == "remote"
+    assert sql["sql"]["sanitized_query"] == "SELECT 1 WHERE id = :id" and sql["sql"]["user"] == "persist"
+    assert [d["annotations"]["ColdStart"] for d in docs if d["name"] == "## persist"] == [True, False]
 
 
-def test_traced_method_and_error(monkeypatch: pytest.MonkeyPatch, traced: None) -> None:
-    provider = FakeProvider()
-    tracer = LazyTracer(provider=provider)  # type: ignore[arg-type]
+def test_errors_are_recorded_and_propagate(monkeypatch: pytest.MonkeyPatch, daemon: socket.socket) -> None:
+    tracer = FunctionTracer()
+    trace_aws_sdk()
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
 
     @tracer.capture_method
-    def step() -> int:
-        raise ValueError("boom")
+    def step() -> None:
+        with Stubber(s3) as stub:
+            stub.add_client_error("head_object", "404", "Not Found", 404)
+            s3.head_object(Bucket="b", Key="k")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(s3.exceptions.ClientError):
         step()
-    assert [s.name for s in provider.segments] == [f"## {__name__}.test_traced_method_and_error.locals.step"]
-    assert any(isinstance(v, ValueError) for v in provider.segments[0].metadata.values())  # the error, captured
+    call, method = received(daemon)
+    assert method["name"] == f"## {__name__}.test_errors_are_recorded_and_propagate.locals.step"
+    assert method["parent_id"] == FACADE_ID and method["fault"] is True
+    assert method["cause"]["exceptions"][0]["type"] == "ClientError"
+    assert call["parent_id"] == method["id"] and call["error"] is True and "fault" not in call
+    assert call["http"] == {"response": {"status": 404}} and call["cause"]["exceptions"][0]["remote"] is True
+
+
+def test_the_trace_header_is_passed_on(daemon: socket.socket) -> None:
+    trace_aws_sdk()
+    endpoint = boto3.client("s3", region_name="us-east-1")._endpoint  # noqa: SLF001
+    with xray.subsegment("## outer") as segment:
+        assert segment is not None
+        prepared = endpoint.prepare_request(AWSRequest(method="GET", url="https://s3.amazonaws.com/"))
+    assert prepared.headers[xray.TRACE_HEADER] == f"Root={TRACE_ID};Parent={segment.id};Sampled=1".encode()
+
+
+def test_unsampled_invocation_sends_nothing(monkeypatch: pytest.MonkeyPatch, daemon: socket.socket) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={TRACE_ID};Parent={FACADE_ID};Sampled=0")
+    tracer = FunctionTracer()
+    handler = tracer.capture_lambda_handler(lambda event, context: "done")
+    assert handler({}, Context()) == "done"
+    assert received(daemon) == []
+
+
+def test_daemon_address_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000")
+    assert xray.daemon_address() == ("169.254.79.129", 2000)
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", "tcp:10.0.0.1:3000 udp:10.0.0.2:2001")
+    assert xray.daemon_address() == ("10.0.0.2", 2001)
+    monkeypatch.delenv("AWS_XRAY_DAEMON_ADDRESS")
+    assert xray.daemon_address() == ("127.0.0.1", 2000)
 
 
 def test_untraced_handler_is_left_alone(monkeypatch: pytest.MonkeyPatch, traced: None) -> None:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    tracer = LazyTracer(provider=FakeProvider())  # type: ignore[arg-type]
+    tracer = FunctionTracer()
 
     def handler(event: dict[str, Any], context: Any) -> None: ...
 
     assert tracer.capture_lambda_handler(handler, capture_response=False) is handler
     assert tracer.capture_method(handler) is handler
     assert tracer.capture_method()(handler) is handler
-    assert tracer._tracer is None  # noqa: SLF001  no Tracer, so no X-Ray SDK, was built
+    con = FakeConnection()
+    assert traced_connection(con, "invoices", "db", "persist").run == con.run
+    trace_aws_sdk()
+    assert not hasattr(BaseClient._make_api_call, "_xray")  # botocore left as it is

@@ -8,6 +8,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from invoice_pipeline.tracing import trace_aws_sdk
+
+trace_aws_sdk()  # where tracing is on, every call of the clients below is an X-Ray subsegment
+
 # Standard retry mode backs off on throttling inside the SDK before the state machine's own Retry kicks in.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 # S3 presigned URLs and POST forms signed with Signature Version 4: boto3 would sign a POST form with SigV2 in

@@ -25,6 +25,7 @@ from invoice_pipeline.adapters import aws, dbroles
 from invoice_pipeline.adapters.dbtls import packaged_bundle, rejected, verified_context
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from invoice_pipeline.errors import DatabaseUnavailable
+from invoice_pipeline.tracing import traced_connection
 
 # pg8000 (with scramp and asn1crypto, about a third of `import boto3`) is imported by the first connection, not
 # with this module: importing a handler, a Lambda's init, stays short (docs/performance.md). `Connection`,
@@ -116,9 +117,12 @@ def _open() -> Connection:
     from pg8000.native import Connection
 
     try:
-        return Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
+        con = Connection(timeout=30, application_name=APPLICATION_NAME, **kwargs)
     except driver_errors() as exc:
         raise DatabaseUnavailable(f"cannot connect to Postgres: {rejected(exc) or exc}") from exc
+    # Where tracing is on, each statement is an X-Ray subsegment (invoice_pipeline.tracing).
+    return traced_connection(con, str(kwargs.get("database")), str(kwargs.get("host") or "localhost"),
+                             str(kwargs.get("user")))
 
 
 def connection() -> Connection:
