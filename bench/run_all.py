@@ -1,6 +1,6 @@
 """`make bench`: the benchmarks of docs/performance.md in one run, merged into bench/results.json.
 
-    make bench                      # everything below except a new burst run (~5-10 min on 2 cores)
+    make bench                      # everything below except a new burst run (~5-7 min on 2 cores, 200 CPU s)
     make bench BENCH_ARGS="--burst" # also run bench_burst.py --documents 100 (a few minutes more)
     .venv/bin/python bench/run_all.py --only imports,textract   # some of them
 
@@ -9,7 +9,8 @@ What it writes (keys of bench/results.json; the keys other scripts write, cost a
   imports     each handler module's import time against a bare `import boto3`, best of N fresh interpreters
               in the same run, tracing off (local) and on (traced), and the worst ratio (bench_imports.py);
               plus the API's first request in a fresh interpreter (import + first request), which is what
-              a cold API request pays in all;
+              a cold API request pays in all, and init + first call traced against untraced (cold_call,
+              bench_cold_call.py);
   packages    build/lambda/code.zip and layer.zip (functions/build_package.py): bytes zipped and unzipped;
   textract    the normalizer against Textractor's expense parser on the same real responses
               (bench_textract.py, in Textractor's own virtual environment);
