@@ -104,3 +104,25 @@ def test_the_page_footer_ends_a_table() -> None:
         (775, [(50, "IBAN DE00 0000 0000 0000 0000 00")]),
     ])[0]
     assert len(table.rows) == 1 and len(table.rows[0].lines) == 1
+
+
+def test_charges_and_discounts_of_the_sum_chain_are_not_items() -> None:
+    # Labels no lexicon lists as a total, printed under the number columns right of the descriptions.
+    table = tables([
+        HEADER,
+        (220, [(50, "Widget"), (305, "2"), (365, "5.00"), (480, "10.00")]),
+        (235, [(50, "Gadget"), (305, "1"), (365, "7.50"), (480, "7.50")]),
+        (260, [(300, "Frais de port"), (480, "30.01")]),
+        (275, [(300, "Remise 5%"), (480, "-0.88")]),
+        (290, [(300, "Total TTC"), (480, "46.63")]),
+    ])[0]
+    assert rows_of(table, lx.DESCRIPTION) == ["Widget", "Gadget"]
+
+
+def test_an_item_named_only_in_its_description_is_still_an_item() -> None:
+    table = tables([
+        HEADER,
+        (220, [(50, "Delivery charge"), (480, "12.00")]),  # no quantity, but it names itself as an item does
+        (235, [(50, "Gadget"), (305, "1"), (365, "7.50"), (480, "7.50")]),
+    ])[0]
+    assert rows_of(table, lx.DESCRIPTION) == ["Delivery charge", "Gadget"]

@@ -14,7 +14,9 @@ from datetime import date, datetime
 
 from dateutil import parser as dateutil_parser
 
-__all__ = ["infer_day_first", "month_from_name", "parse_date"]
+from invoice_pipeline.domain.language import DAY_FIRST_LANGUAGES
+
+__all__ = ["date_order", "infer_day_first", "month_from_name", "parse_date"]
 
 # Full month names by language (English, German, French, Dutch, Spanish, Portuguese, Italian, plus the
 # Nordic and Polish nominatives that differ). Accents are stripped before lookup, so "März" is "marz".
@@ -110,20 +112,45 @@ def month_from_name(word: str) -> int | None:
 def infer_day_first(texts: Iterable[str | None]) -> bool | None:
     """What the numeric dates of one document say about their order: True when one of them can only be
     day-first (31/12/2020), False when one can only be month-first (12/31/2020), None when none tells or they
-    contradict each other."""
+    contradict each other. Only a real calendar date counts: 12.34.56 (a phone number) says nothing."""
     evidence: set[bool] = set()
     for text in texts:
         if not text:
             continue
-        match = _NUMERIC.search(_prepare(text))
-        if match is None:
-            continue
-        first, second = int(match[1]), int(match[3])
-        if first > 12 >= second >= 1:
-            evidence.add(True)
-        elif second > 12 >= first >= 1:
-            evidence.add(False)
+        for match in _NUMERIC.finditer(_prepare(text)):
+            first, second, year = int(match[1]), int(match[3]), _year(match[4])
+            if first > 12 >= second >= 1 and _make(year, second, first) is not None:
+                evidence.add(True)
+            elif second > 12 >= first >= 1 and _make(year, first, second) is not None:
+                evidence.add(False)
     return evidence.pop() if len(evidence) == 1 else None
+
+
+def date_order(
+    date_texts: Iterable[str | None],
+    other_texts: Iterable[str | None] = (),
+    *,
+    language: str | None = None,
+    currency: str | None = None,
+) -> bool | None:
+    """Whether the ambiguous numeric dates of one document (03/04/2025) are day first: the `day_first` hint
+    for `parse_date`. In order, the first that tells:
+    1. the document's dates themselves (issue and due date): one that reads only one way (25/03/2025) settles
+       the order of all of them;
+    2. any other date printed on the page (delivery, order date, a line's service period);
+    3. the language: German, French, Dutch, Spanish, Italian and Portuguese write the day first, always;
+    4. for English (or an unknown language), the currency: US dollars month first, any other day first (a UK
+       or Irish supplier, an English invoice from the Continent).
+    None when nothing tells: parse_date's own convention then applies."""
+    for texts in (date_texts, other_texts):
+        found = infer_day_first(texts)
+        if found is not None:
+            return found
+    if language in DAY_FIRST_LANGUAGES:
+        return True
+    if currency is not None:
+        return currency != "USD"
+    return None
 
 
 def _prepare(text: str) -> str:

@@ -25,9 +25,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from invoice_pipeline.domain.dates import infer_day_first, parse_date
+from invoice_pipeline.domain.dates import date_order, parse_date
 from invoice_pipeline.domain.document_type import mark_document_types
 from invoice_pipeline.domain.label_echo import strip_label_echo
+from invoice_pipeline.domain.language import guess_language
 from invoice_pipeline.domain.money import (
     ISO_4217,
     find_currency,
@@ -46,6 +47,8 @@ MAX_SUMMARY_INVOICES = 25  # keeps `summarize` far below the 256 KB Step Functio
 INFERRED_CURRENCY_CONFIDENCE = 0.6  # a symbol printed next to amounts, not Textract's classifier
 SHARED_SYMBOL_CONFIDENCE = 0.4  # "$", "kr", "¥": several currencies use them
 
+# The document's own dates: the first evidence of their day/month order (dates.py `date_order`).
+_DATE_TYPES = frozenset({"INVOICE_RECEIPT_DATE", "DUE_DATE"})
 # Textract types whose values are money: the texts that reveal currency and decimal separator.
 _MONEY_TYPES = frozenset({
     "SUBTOTAL", "TAX", "TOTAL", "AMOUNT_DUE", "AMOUNT_PAID", "DISCOUNT", "PRIOR_BALANCE", "SERVICE_CHARGE",
@@ -683,11 +686,12 @@ def _invoice(group: list[_Expense], engine: str) -> dict[str, Any]:
     decimal_hint = infer_decimal_separator(money_texts)
 
     currency = _currency([*summary, *line_fields])
-    # A date on the document that reads only one way (31/01) outranks the currency: a UK supplier billing in
-    # USD still writes day first. With neither, parse_date's own convention applies.
-    day_first = infer_day_first(f.text for f in summary if f.type in ("INVOICE_RECEIPT_DATE", "DUE_DATE"))
-    if day_first is None and currency.code is not None:
-        day_first = currency.code != "USD"
+    # A date on the document that reads only one way (31/01) outranks the language, which outranks the
+    # currency: a French supplier billing in USD still writes day first (dates.py `date_order`).
+    day_first = date_order(
+        (f.text for f in summary if f.type in _DATE_TYPES), (f.text for f in summary if f.type not in _DATE_TYPES),
+        language=guess_language(t for f in [*summary, *line_fields] for t in (f.label, f.text)),
+        currency=currency.code)
     context = _Context(decimal_hint=decimal_hint, day_first=day_first)
 
     values: dict[str, str | None] = {}

@@ -402,7 +402,7 @@ def is_invoice_word(token: str) -> bool:
 _TITLE_WORDS = frozenset({
     "invoice", "rechnung", "facture", "factuur", "factura", "fattura", "fatura", "gutschrift", "creditnota",
     "avoir", "receipt", "quittung", "recibo", "ricevuta", "bill", "rechnungskorrektur", "storno",
-    "credit", "note", "tax", "proforma", "retail", "invoices",
+    "credit", "note", "tax", "proforma", "retail", "invoices", "rectificativa", "creditfactuur",
 })
 # Words between a title word and its number marker that show the number is another document's.
 OTHER_DOCUMENT_WORDS = _OTHER_DOCUMENT

@@ -212,8 +212,8 @@ def _read_rows(layout: PageLayout, table: Table, start: int) -> int:
         label = _summary_label(line, columns, unit)
         if label in (lx.TOTAL, lx.AMOUNT_DUE, lx.TAX):
             break
-        if label is not None:
-            closed, pending = True, []  # a section's subtotal inside the table: not an item
+        if label is not None or (is_anchor and _sum_line(line, cells)):
+            closed, pending = True, []  # a section's subtotal or a charge of the sum chain: not an item
             last_bottom = line.box.bottom
             index += 1
             continue
@@ -253,6 +253,17 @@ def _read_rows(layout: PageLayout, table: Table, start: int) -> int:
             for kind, segments in _cells_of(line, columns, unit).items():
                 row.cells.setdefault(kind, []).extend(segments)
     return index
+
+
+def _sum_line(line: Line, cells: dict[str, list[Segment]]) -> bool:
+    """A line of the sum chain under the items, whatever its words ("Frais de port 30,01", "Warenwert
+    1.234,00", "Remise 5 % -12,00"): its label stands in a number column, right of the descriptions, and
+    it has neither a description nor a quantity. An item always names itself in the description column."""
+    if cells.get(lx.DESCRIPTION) or any(find_amounts(s.words) for s in cells.get(lx.QUANTITY, [])):
+        return False
+    labelled = {id(s) for kind, segments in cells.items() if kind != lx.DESCRIPTION for s in segments
+                if has_letters(s.text) and not find_amounts(s.words)}
+    return bool(labelled) and any(id(s) in labelled for s in line.segments)
 
 
 def _has_numbers(line: Line, columns: list[Column], unit: float) -> bool:

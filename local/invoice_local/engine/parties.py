@@ -20,9 +20,12 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
+from invoice_pipeline.domain.document_type import is_credit_note_title
+
 from invoice_local.engine import lexicon as lx
 from invoice_local.engine.layout import Line, PageLayout, Segment, right_of
 from invoice_local.engine.model import Box
+from invoice_local.engine.trading_name import TradingName, find_trading_name
 from invoice_local.engine.values import has_letters
 
 _EMAIL_OR_URL = re.compile(r"@|https?://|www\.|\.(?:com|de|nl|fr|es|it|pt|be|at|ch|co\.uk|org|net|eu|io)\b",
@@ -34,6 +37,9 @@ _PHONE = re.compile(r"(?:tel|phone|fax|telefon|t\.|f\.)\b|\+\d", re.IGNORECASE)
 TOP_BAND = 0.25  # the share of the first page where letterheads sit
 FOOT_BAND = 0.12  # the share of a page, at its foot, where the issuer's legal small print sits
 _STOP_NAME_CHARS = " ,;:-–|"
+# A letterhead vote for a name set at 2.5 times the body's type size, or twice with a matching web or e-mail
+# domain (see _prominent_votes for the weights).
+_LOGO_WEIGHT = 0.55
 
 
 @dataclass
@@ -269,7 +275,8 @@ def find_parties(layouts: list[PageLayout], excluded: set[int] | None = None) ->
                                                      block.heading.text, block.heading.box)
             break
 
-    vendor = _elect(votes, _domains(layouts), customer_segment)
+    vendor = _with_trading_name(_elect(votes, _domains(layouts), customer_segment),
+                                find_trading_name(layouts[:2], buyer_ids | excluded))
     if vendor is not None:
         parties.vendor = vendor
         for layout in layouts[:2]:
@@ -281,6 +288,19 @@ def find_parties(layouts: list[PageLayout], excluded: set[int] | None = None) ->
                         parties.vendor_address = PartyText(address.text, address.box, address.page, 75.0)
                     break
     return parties
+
+
+def _with_trading_name(vendor: PartyText | None, statement: TradingName | None) -> PartyText | None:
+    """The elected seller under its trading name, when a statement links that seller's name to one
+    ("Acme Ltd trading as Widgets"): the trading name is the vendor (trading_name.py)."""
+    if statement is None or vendor is None:
+        return vendor
+    key = _key(vendor.name)
+    names = (_key(statement.legal), _key(statement.trade))
+    if not key or not any(name and (name in key or key in name) for name in names):
+        return vendor  # a statement about someone else (a parent, a partner)
+    segment = statement.segment
+    return PartyText(statement.trade, segment.box, segment.page, vendor.confidence)
 
 
 def _receiver_blocks(layout: PageLayout, headings: frozenset[tuple[str, ...]]) -> list[_Block]:
@@ -480,6 +500,15 @@ def _prominent_votes(layout: PageLayout, skip: set[int]) -> list[_Vote]:
     return votes
 
 
+def _letterhead_trading_name(groups: list[list[_Vote]], domains: set[str]) -> list[_Vote] | None:
+    """A logo: the first name at the head of the first page, set far larger than the body ("Widgets" at 22 pt
+    over 9 pt text). Where the legal name is printed too, in a sender line, the footer or the bank details
+    ("Acme GmbH"), the logo is the trading name, and the trading name is the vendor (trading_name.py)."""
+    logo = [g for g in groups if any(v.rule == "letterhead" and not is_credit_note_title(v.text) and (
+        v.weight >= _LOGO_WEIGHT or (v.weight >= _LOGO_WEIGHT - 0.05 and _key(v.text) in domains)) for v in g)]
+    return logo[0] if len(logo) == 1 else None
+
+
 def _domains(layouts: list[PageLayout]) -> set[str]:
     found: set[str] = set()
     for layout in layouts:
@@ -518,7 +547,7 @@ def _elect(votes: list[_Vote], domains: set[str], customer: Segment | None) -> P
             bonus += 0.15
         return best + min(bonus, 0.3)
 
-    winner = max(groups, key=score)
+    winner = _letterhead_trading_name(groups, domains) or max(groups, key=score)
     best = max(winner, key=lambda v: v.weight)
     return PartyText(_clean_name(best.text), best.segment.box, best.segment.page,
                      round(min(99.0, 100 * score(winner)), 2), best.label, best.label_box)

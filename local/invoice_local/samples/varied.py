@@ -6,15 +6,17 @@ label), bank details with an account holder (often a factoring company, not the 
 customer numbers, a contact person, price notes under item lines ("Bruttopreis : 0,0205"), header fields in
 table cells (the label in one cell, the value under or beside it), number labels other than "invoice",
 sum chains with discounts and charges ending in the amount due, a carried total at the foot of the first page
-of a long invoice, credit notes, day-first dates with a day of 12 or less, and a trading name in the letterhead
-with the legal name in the footer. Deterministic: the same seed gives the same document and label."""
+of a long invoice, credit notes, day-first dates with a day of 12 or less (some with no other date that tells the order,
+some billed in US dollars by a Continental supplier), and a trading name in the letterhead
+with the legal name in the footer, often with a statement linking the two ("Acme Ltd trading as Widgets").
+Deterministic: the same seed gives the same document and label."""
 
 from __future__ import annotations
 
 import json
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -36,6 +38,12 @@ class Company:
     street: str
     town: str
     tax_id: str
+    trading: str | None = None  # a trading name unlike the legal name, printed as the letterhead
+
+    @property
+    def shown(self) -> str:
+        """The name of the letterhead: the trading name, else the brand."""
+        return self.trading or self.brand
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,8 @@ class Varied:
     def label(self) -> dict[str, Any]:
         return {
             "file": f"varied-{self.seed}.pdf", "source": "generated-varied", "seed": self.seed,
-            "vendor": self.vendor.legal, "invoice_number": self.number, "issue_date": self.issue.isoformat(),
+            "vendor": self.vendor.trading or self.vendor.legal, "invoice_number": self.number,
+            "issue_date": self.issue.isoformat(),
             "due_date": self.due.isoformat(), "currency": self.market.currency, "subtotal": str(self.net),
             "tax": str(self.tax), "total": str(self.total), "n_line_items": len(self.lines),
             "document_type": "credit_note" if self.credit else "invoice",
@@ -242,6 +251,8 @@ def build(seed: int) -> Varied:
         "gln": rng.random() < 0.35,
         "footer_bank": rng.random() < 0.7,
     }
+    _ambiguous_dates(doc, random.Random(f"varied-dates:{seed}"))
+    _trading_name(doc, random.Random(f"varied-trading:{seed}"), taken)
     meta: list[tuple[str, str]] = []
     if rng.random() < 0.6:
         meta.append((words["customer_no"], str(rng.randint(10000, 99999))))
@@ -249,8 +260,8 @@ def build(seed: int) -> Varied:
         meta.append((words["supplier_no"], str(rng.randint(1000, 999999))))
     if rng.random() < 0.35:
         meta.append((words["order_no"], f"{rng.choice(('PO', 'B', ''))}{rng.randint(10000, 999999)}"))
-    if delivery is not None:
-        meta.append((words["delivery"], doc.date(delivery)))
+    if doc.delivery is not None:
+        meta.append((words["delivery"], doc.date(doc.delivery)))
     if doc.layout["gln"]:
         meta.append(("GLN", str(rng.randint(4000000000000, 4099999999999))))
     if contact is not None:
@@ -258,6 +269,35 @@ def build(seed: int) -> Varied:
     rng.shuffle(meta)
     doc.meta = meta
     return doc
+
+
+def _ambiguous_dates(doc: Varied, rng: random.Random) -> None:
+    """Some invoices whose every printed date reads both ways (03/04/2025, due 03/05/2025, no delivery date),
+    in the numeric form of their market: only the language tells the order. Continental ones among them bill
+    in US dollars, whose currency alone would say month first. A stream of its own, so the other draws of a
+    seed stay as they were."""
+    if doc.issue.day > 12 or rng.random() >= 0.35:
+        return
+    doc.layout["date_pattern"] = doc.market.date_patterns[0]
+    months = rng.choice((1, 2))
+    month = doc.issue.month + months
+    doc.due = date(doc.issue.year + (month - 1) // 12, (month - 1) % 12 + 1, doc.issue.day)
+    doc.delivery = None
+    if doc.market.lang != "en" and rng.random() < 0.5:
+        doc.market = replace(doc.market, currency="USD", symbol="USD", symbol_first=False)
+
+
+def _trading_name(doc: Varied, rng: random.Random, taken: set[str]) -> None:
+    """Some sellers trade under a name unlike their legal one: the trading name is the letterhead, and the
+    legal name is printed in the footer and, for most, in a statement linking the two ("Acme Ltd trading as
+    Widgets", "Widgets - a brand of Acme GmbH"). The vendor is then the trading name (the label's convention,
+    as the shared set's "Flipkart" sold by "WS Retail Services Pvt. Ltd.")."""
+    if rng.random() >= 0.2:
+        return
+    doc.vendor = replace(doc.vendor, trading=_brand(rng, taken))
+    doc.layout["letterhead"] = "brand"
+    doc.layout["trading"] = rng.choice(("top", "footer", "logo"))  # where the statement is; logo: none
+    doc.layout["trading_as"] = rng.choice(v.TRADING_AS[doc.market.lang])
 
 
 def write_set(out_dir: Path, seeds: Iterable[int]) -> Path:

@@ -60,11 +60,14 @@ class _Page:
 def _letterhead(p: _Page) -> float:
     doc, lay = p.doc, p.doc.layout
     vendor = doc.vendor
-    details = [vendor.street, vendor.town, vendor.tax_id, f"info@{vendor.brand.lower()}.example"]
+    details = [vendor.street, vendor.town, vendor.tax_id, f"info@{vendor.shown.lower()}.example"]
     if lay["letterhead"] == "brand":
-        p.text(LEFT, 15, 100, vendor.brand, 22, "B")
+        p.text(LEFT, 15, 100, vendor.shown, 22, "B")
         p.text(LEFT, 25, 100, f"{vendor.street} | {vendor.town}", 8, color=GREY)
         bottom = 30.0
+        if lay.get("trading") == "top":
+            p.text(LEFT, 29, 100, _trading_statement(doc), 7, color=GREY)
+            bottom = 34.0
     else:
         x, align = (LEFT, "L") if lay["letterhead"] == "left" else (META_X, "R")
         width = 95.0 if align == "L" else RIGHT - META_X
@@ -82,6 +85,10 @@ def _letterhead(p: _Page) -> float:
     if lay["meta"] != "title_line":
         p.text(title_x, 15, RIGHT - META_X if title_align == "R" else 95, doc.w("title"), 18, "B", title_align)
     return bottom
+
+
+def _trading_statement(doc: Varied) -> str:
+    return str(doc.layout["trading_as"]).format(legal=doc.vendor.legal, trade=doc.vendor.trading)
 
 
 def _party(p: _Page, x: float, y: float, w: float, heading: str | None, company_lines: list[str]) -> float:
@@ -242,6 +249,8 @@ def _footer(p: _Page, page: int, pages: int) -> None:
     doc = p.doc
     p.rule(FOOTER_Y)
     columns = [[doc.vendor.legal, doc.vendor.street, doc.vendor.town], [doc.vendor.tax_id]]
+    if doc.layout.get("trading") == "footer":
+        columns[1].append(_trading_statement(doc))
     if doc.layout["footer_bank"]:
         bank = [doc.w("bank")]
         if doc.holder:
@@ -258,7 +267,7 @@ def _footer(p: _Page, page: int, pages: int) -> None:
 
 def _continuation(p: _Page) -> float:
     doc = p.doc
-    p.text(LEFT, 15, 90, doc.vendor.brand if doc.layout["letterhead"] == "brand" else doc.vendor.legal, 10, "B")
+    p.text(LEFT, 15, 90, doc.vendor.shown if doc.layout["letterhead"] == "brand" else doc.vendor.legal, 10, "B")
     p.text(110, 15, RIGHT - 110, f"{doc.w('title')} {doc.number}", 10, "B", "R")
     return 26.0
 

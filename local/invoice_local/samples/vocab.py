@@ -373,3 +373,16 @@ ITEMS = {
 }
 FACTORING = {"en": "Factoring", "de": "Factoring", "fr": "Affacturage", "nl": "Factoring", "es": "Factoring",
              "it": "Factoring", "pt": "Factoring"}
+
+# A trading name beside the legal name, as invoices state it: {trade} is the name the seller trades under.
+TRADING_AS = {
+    "en": ("{legal} trading as {trade}", "{legal} t/a {trade}", "{trade} is a trading name of {legal}",
+           "{trade} - a brand of {legal}"),
+    "de": ("{trade} ist eine Marke der {legal}", "{legal}, handelnd unter {trade}", "{trade} - eine Marke der {legal}"),
+    "fr": ("{trade} est une marque de {legal}", "{legal}, nom commercial {trade}", "{trade} - une marque de {legal}"),
+    "nl": ("{legal} h.o.d.n. {trade}", "{trade} is een handelsnaam van {legal}", "{legal} handelend onder de naam "
+           "{trade}"),
+    "es": ("{trade} es una marca de {legal}", "{legal}, nombre comercial {trade}"),
+    "it": ("{trade} è un marchio di {legal}", "{legal}, nome commerciale {trade}"),
+    "pt": ("{trade} é uma marca de {legal}", "{legal}, nome comercial {trade}"),
+}
