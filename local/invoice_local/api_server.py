@@ -211,7 +211,8 @@ class ApiServer:
             handler = api_handler
         self.handler = handler
         self.tokens = LocalTokens()
-        self.token = self.tokens.issue(**({"cognito:groups": list(token_groups)} if token_groups else {}))
+        groups: dict[str, Any] = {"cognito:groups": list(token_groups)} if token_groups else {}
+        self.token = self.tokens.issue(**groups)
         self.web_dir = web_dir
         self.web_config = web_config or {"auth": {"mode": "local"}, "apiBaseUrl": ""}
         self.quiet = quiet
