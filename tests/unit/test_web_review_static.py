@@ -55,3 +55,15 @@ def test_the_page_allows_presigned_images_and_nothing_inline() -> None:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
     assert "https:" in directives["img-src"] and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+
+
+def test_the_error_codes_the_review_view_explains_are_the_apis() -> None:
+    import re
+
+    from invoice_pipeline.api.errors import Code
+    from invoice_pipeline.domain.duplicates import ISSUE_CODE
+
+    script = (api_server.WEB_DIR / "review.js").read_text()
+    explained = set(re.findall(r'case "([A-Z_]+)"', script)) | set(re.findall(r'CLAIM_HELD = "([A-Z_]+)"', script))
+    assert len(explained) >= 7 and explained <= {c.value for c in Code}, explained - {c.value for c in Code}
+    assert f'"{ISSUE_CODE}"' in script
