@@ -5,7 +5,8 @@ A reviewer (the local API server's token, as `invoices run` prints it) opens the
 total Textract misread (its real answer with one digit changed), sees the receipt beside the fields with the box
 on the total where Textract read it, corrects the total by keyboard, saves (validation passes), approves with the
 keyboard, and the invoice leaves the queue, APPROVED through the API. A Factur-X PDF's page is then drawn by
-pdf.js. Screenshots go to build/e2e/review-*.png."""
+pdf.js; a stale write there is said in words with a Reload button, and a viewer sees it read-only. Screenshots
+go to build/e2e/review-*.png."""
 
 from __future__ import annotations
 
@@ -147,9 +148,35 @@ def test_a_reviewer_corrects_the_total_beside_the_page_and_approves(
         assert inked > 2000, inked
         assert pdf_invoice["invoice_number"] in page.evaluate("document.querySelector('#review-title').textContent")
         page.screenshot(SHOTS / "review-pdf.png")
+
+        # A stale write: the invoice changes behind the page (same reviewer, another tab); Enter then gets 412,
+        # said in words with a Reload button, which shows the other change.
+        url = f"{api.url}/invoices/{pdf_invoice['id']}"
+        etag = requests.get(url, headers=auth, timeout=30).headers["ETag"]
+        assert requests.patch(url, json={"po_number": "PO-OTHER-TAB"}, timeout=30,
+                              headers={**auth, "If-Match": etag}).status_code == 200
+        page.evaluate("document.querySelector('#field-po_number').focus()")
+        page.type_text("PO-THIS-TAB")
+        page.press("Enter")
+        page.wait_for("!document.querySelector('#review-reload').hidden", "the stale-write message")
+        assert "Someone changed this invoice" in page.evaluate("document.querySelector('#review-message').textContent")
+        page.evaluate("document.querySelector('#review-reload').click()")
+        page.wait_for("document.querySelector('#field-po_number').value === 'PO-OTHER-TAB'", "the reloaded invoice")
         page.press("Escape")  # out of the field (nothing changed in it)
         page.press("q")  # leaves: the claim is released
         page.wait_for("!document.querySelector('#queue').hidden", "the queue again")
-        released = requests.get(f"{api.url}/invoices/{pdf_invoice['id']}", headers=auth, timeout=30).json()
-        assert released["claim"] is None
+        assert requests.get(url, headers=auth, timeout=30).json()["claim"] is None
+
+        # A viewer sees the same invoice read-only: no claim, no decision buttons, and says why.
+        viewer = api.tokens.issue("view-1", **{"cognito:groups": ["viewers"]})
+        page = browser.new_page(f"{api.url}/#token={viewer}")
+        page.wait_for(f"!!{pdf_row}", "the viewer's document list")
+        page.evaluate(f"{pdf_row}.click()")
+        page.wait_for("!!document.querySelector('#invoices .review-open')", "the PDF's invoice")
+        page.evaluate("document.querySelector('#invoices .review-open').click()")
+        page.wait_for("document.querySelector('#review-message').textContent.includes('not change them')",
+                      "the read-only notice")
+        assert page.evaluate("[...document.querySelectorAll('#review-fields input')].every(i => i.readOnly)")
+        assert page.evaluate("getComputedStyle(document.querySelector('#approve')).display") == "none"
+        assert requests.get(url, headers=auth, timeout=30).json()["claim"] is None
     assert browser.console_errors == []
