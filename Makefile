@@ -49,13 +49,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# pdf.js for the web page's review view (PDF pages render in the browser): the pinned, integrity-checked
+# pdfjs-dist tarball from the npm registry, unpacked into build/pdfjs/ once (local/invoice_local/vendor_pdfjs.py).
+PDFJS := build/pdfjs/pdf.min.mjs
+$(PDFJS): | $(STAMP)
+	$(BIN)/python -m invoice_local.vendor_pdfjs
+
 # Two pytest sessions at once, to keep the suite's wall time down on 2 cores: tests/iac (terraform plans,
 # checkov, parliament, an apply and destroy of its own) and the 100-document burst, beside everything else.
 # They share nothing (each session has its own Postgres, emulation, ports and terraform data directories under
 # build/; the package build is safe to run twice). The second session's output is printed when the first is
 # done (and kept in build/test-side.log); either failing fails the target.
 SIDE_TESTS := tests/iac tests/integration/test_burst.py
-test: require-terraform $(STAMP)
+test: require-terraform $(STAMP) $(PDFJS)
 	@mkdir -p build
 	@( $(BIN)/pytest -q $(SIDE_TESTS) $(PYTEST_ARGS) > build/test-side.log 2>&1; echo $$? > build/test-side.rc ) & \
 	$(BIN)/pytest -q $(addprefix --ignore=,$(SIDE_TESTS)) $(PYTEST_ARGS); rest=$$?; wait; \
@@ -72,7 +78,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check functions local tests bench
 	$(BIN)/mypy functions/invoice_pipeline local/invoice_local
 
-run: require-terraform $(STAMP)
+run: require-terraform $(STAMP) $(PDFJS)
 	$(BIN)/invoices run
 
 eval: $(STAMP)

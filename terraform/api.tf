@@ -10,10 +10,12 @@ locals {
     "POST /documents",
     "GET /documents/{document_id}",
     "GET /documents/{document_id}/invoice",
+    "GET /documents/{document_id}/content",
     "POST /documents/reprocess",
     "POST /documents/{document_id}/reprocess",
     "GET /invoices/export",
     # Review (functions/invoice_pipeline/api/review.py): the roles are checked by the function (cognito:groups).
+    "GET /invoices/review-queue",
     "GET /invoices/{invoice_id}",
     "PATCH /invoices/{invoice_id}",
     "GET /invoices/{invoice_id}/history",

@@ -358,12 +358,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   }
 }
 
-# Browser uploads go straight to S3 through presigned URLs from POST /documents.
+# Browser uploads go straight to S3 through presigned URLs from POST /documents; the review view reads a PDF
+# through the presigned GET of GET /documents/{id}/content (pdf.js fetches it from script, hence GET).
 resource "aws_s3_bucket_cors_configuration" "ingest" {
   count  = length(var.cors_allow_origins) > 0 ? 1 : 0
   bucket = aws_s3_bucket.ingest.id
   cors_rule {
-    allowed_methods = ["PUT", "POST"]
+    allowed_methods = ["GET", "PUT", "POST"]
     allowed_origins = var.cors_allow_origins
     allowed_headers = ["*"]
     expose_headers  = ["ETag"]

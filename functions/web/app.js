@@ -3,7 +3,9 @@
 // sign in: {"apiBaseUrl": "", "auth": {"mode": "local"}} from the local API server, or
 // {"apiBaseUrl": "https://...", "auth": {"mode": "cognito", "domain", "clientId", "redirectUri", "scopes",
 // "identityProviders"}} written by Terraform. Everything from the API is rendered with textContent, never
-// as HTML.
+// as HTML. The review queue and the review view of one invoice are review.js's.
+
+import { setupReview } from "./review.js";
 
 const POLL_MS = 2500;
 const TERMINAL = new Set(["COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"]);
@@ -11,7 +13,7 @@ const TYPES = { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpe
 const TOKEN_KEY = "invoices.token";
 
 const $ = (selector) => document.querySelector(selector);
-const state = { config: null, token: null, nextCursor: null, openId: null, uploads: new Map(), timer: null };
+const state = { config: null, token: null, nextCursor: null, openId: null, uploads: new Map(), timer: null, review: null };
 
 // --- small helpers ------------------------------------------------------------------------------------
 function el(tag, text, className) {
@@ -308,6 +310,10 @@ function renderInvoice(invoice) {
     issues.append(li);
   }
   if (!invoice.issues.length) issues.append(el("li", "none"));
+  const open = el("button", invoice.validation_status === "NEEDS_REVIEW" ? "Review" : "Open beside its page", "review-open");
+  open.type = "button";
+  open.addEventListener("click", () => state.review.open(invoice.id));
+  node.querySelector(".invoice-title").append(" ", open);
   return node;
 }
 
@@ -421,8 +427,9 @@ function stopPolling() {
 function startPolling() {
   stopPolling();
   state.timer = setInterval(async () => {
-    if (document.hidden) return;
+    if (document.hidden || state.review.isOpen()) return;
     await refreshList();
+    await state.review.refreshQueue();
     const detail = $("#detail");
     if (state.openId && !detail.hidden && !TERMINAL.has(detail.dataset.status)) await renderDocument(state.openId);
   }, POLL_MS);
@@ -440,6 +447,7 @@ function render() {
     $("#who").textContent = tokenSubject(state.token);
     show("");
     refreshList();
+    state.review.refreshQueue();
     startPolling();
   }
 }
@@ -477,6 +485,7 @@ function wire() {
   $("#export-xlsx").addEventListener("click", () => exportInvoices("xlsx"));
   $("#close-detail").addEventListener("click", () => { state.openId = null; $("#detail").hidden = true; });
   $("#reprocess-button").addEventListener("click", reprocess);
+  state.review = setupReview({ api, el, badge, show, when, onLeave: () => { $("#detail").hidden = !state.openId; } });
 }
 
 async function main() {

@@ -40,12 +40,17 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from invoice_pipeline.api.errors import STATUS, Code
+from invoice_pipeline.api.roles import REVIEWERS
 
 from invoice_local.logs import function_context
 
 HOST = "127.0.0.1"
 WEB_DIR = Path(__file__).resolve().parents[2] / "functions" / "web"
-STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
+STATIC_FILES = {"/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/style.css": "style.css",
+                "/review.js": "review.js", "/page_view.js": "page_view.js"}
+# pdf.js, for the review view's PDF pages: fetched into build/pdfjs/ by vendor_pdfjs.py (make run, make test).
+PDFJS_DIR = Path(__file__).resolve().parents[2] / "build" / "pdfjs"
+PDFJS_FILES = {"/vendor/pdfjs/pdf.min.mjs": "pdf.min.mjs", "/vendor/pdfjs/pdf.worker.min.mjs": "pdf.worker.min.mjs"}
 ISSUER = "invoice-local"
 AUDIENCE = "invoice-api"
 TOKEN_SECONDS = 12 * 3600
@@ -179,11 +184,13 @@ class ApiServer:
     AWS_ENDPOINT_URL points (the emulation in local mode). `function`, the api function's configuration as
     Terraform deployed it (GetFunctionConfiguration), supplies both the environment and the context's name,
     ARN, memory and timeout, so that local mode serves the API with what terraform/ declares.
-    `web_config` is served as /config.json."""
+    `web_config` is served as /config.json. `token_groups` go into the printed token's cognito:groups (the
+    roles of api/roles.py): `invoices run` and `main()` give its user the reviewers group."""
 
     def __init__(self, handler: Handler | None = None, *, port: int = 0, web_dir: Path = WEB_DIR,
                  environment: dict[str, str] | None = None, web_config: dict[str, Any] | None = None,
-                 quiet: bool = True, function: dict[str, Any] | None = None) -> None:
+                 quiet: bool = True, function: dict[str, Any] | None = None,
+                 token_groups: tuple[str, ...] = ()) -> None:
         self.context_of = LocalContext
         if function is not None:
             environment = {**function.get("Environment", {}).get("Variables", {}), **(environment or {})}
@@ -204,7 +211,8 @@ class ApiServer:
             handler = api_handler
         self.handler = handler
         self.tokens = LocalTokens()
-        self.token = self.tokens.issue()
+        groups: dict[str, Any] = {"cognito:groups": list(token_groups)} if token_groups else {}
+        self.token = self.tokens.issue(**groups)
         self.web_dir = web_dir
         self.web_config = web_config or {"auth": {"mode": "local"}, "apiBaseUrl": ""}
         self.quiet = quiet
@@ -345,10 +353,17 @@ class _Request(BaseHTTPRequestHandler):
                        json.dumps(self.api.web_config).encode())
             return True
         name = STATIC_FILES.get(path)
-        if name is None:
+        file = self.api.web_dir / name if name else None
+        if path in PDFJS_FILES:
+            name, file = PDFJS_FILES[path], PDFJS_DIR / PDFJS_FILES[path]
+            if not file.is_file():  # the page says so (make run fetches it)
+                self._error(404, "NOT_FOUND", f"{file} is missing: run make run (or make test) once")
+                return True
+        if name is None or file is None:
             return False
-        file = self.api.web_dir / name
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        # .mjs: a module script must come with a JavaScript type (mimetypes does not know .mjs everywhere).
+        content_type = "text/javascript" if name.endswith((".js", ".mjs")) else (
+            mimetypes.guess_type(name)[0] or "application/octet-stream")
         self._send(200, {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"},
                    file.read_bytes())
         return True
@@ -417,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    with ApiServer(port=args.port, quiet=not args.verbose) as server:
+    with ApiServer(port=args.port, quiet=not args.verbose, token_groups=(REVIEWERS,)) as server:
         print(f"API and web page on {server.url}  (stops with Ctrl-C or when its parent process exits)")
         print(f"token: {server.token}")
         print(f"sign in directly: {server.url}/#token={server.token}", flush=True)

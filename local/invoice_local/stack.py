@@ -259,12 +259,15 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         how = "restored what an earlier terraform apply deployed" if deployed.reused else "terraform apply"
         say("deploy", f"{how} in {deployed.seconds:.1f}s: {resources['state_machine_arn']}")
 
+        from invoice_pipeline.api.roles import REVIEWERS
+
         from invoice_local.api_server import ApiServer
 
         # The api function as Terraform deployed it: its environment, name, memory and timeout.
         api_function = deployed.client("lambda").get_function_configuration(
             FunctionName=deployed.function_names["api"])
-        api = ApiServer(port=api_port, function=api_function).start()
+        # Its token is the local user's, a reviewer (cognito:groups), so the web page's review view works.
+        api = ApiServer(port=api_port, function=api_function, token_groups=(REVIEWERS,)).start()
         stoppers.append(api.stop)
         say("api", f"{api.url}  (web page: {api.url}/#token={api.token})")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import local_run
+from tests.e2e.browser import browser  # noqa: F401 - the browser tests' Chromium fixture
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -52,7 +52,8 @@ def test_every_route_is_documented_with_its_errors(openapi: ModuleType, document
                           ("post", "/invoices/{invoice_id}/claim"), ("post", "/invoices/{invoice_id}/release"),
                           ("post", "/invoices/{invoice_id}/approve"), ("post", "/invoices/{invoice_id}/reject"),
                           ("post", "/invoices/{invoice_id}/clear-duplicate"),
-                          ("get", "/metrics/accuracy")}
+                          ("get", "/metrics/accuracy"), ("get", "/invoices/review-queue"),
+                          ("get", "/documents/{document_id}/content")}
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             statuses = set(op["responses"])

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupp
 from botocore.exceptions import BotoCoreError
 from pg8000.exceptions import InterfaceError
 
-from invoice_pipeline.api import accuracy, auth, review, routes
+from invoice_pipeline.api import accuracy, auth, document_content, review, review_queue, routes
 from invoice_pipeline.api.errors import ApiError, Code
 from invoice_pipeline.errors import DatabaseUnavailable, DocumentNotFound
 from invoice_pipeline.observability import logger
@@ -31,9 +31,11 @@ MAX_REQUEST_BYTES = 16 * 1024
 SHOWN_PATH_CHARS = 200
 
 app = APIGatewayHttpResolver(enable_validation=True, strip_prefixes=[auth.MACHINE_PREFIX])
+app.include_router(review_queue.router)  # before routes: /invoices/review-queue is not an invoice id
 app.include_router(routes.router)
 app.include_router(review.router)
 app.include_router(accuracy.router)
+app.include_router(document_content.router)
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
