@@ -9,6 +9,8 @@ import { setupReview } from "./review.js";
 
 const POLL_MS = 2500;
 const TERMINAL = new Set(["COMPLETED", "NEEDS_REVIEW", "FAILED", "DUPLICATE"]);
+// An invoice a reviewer decided (domain/status.py DECISIONS); the list shows it beside the document's status.
+const DECIDED = new Set(["APPROVED", "REJECTED"]);
 const TYPES = { pdf: "application/pdf", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", tif: "image/tiff", tiff: "image/tiff", xml: "application/xml" };
 const TOKEN_KEY = "invoices.token";
 
@@ -247,6 +249,8 @@ function documentRow(doc) {
   file.title = doc.key;
   const status = el("td");
   status.append(badge(doc.status));
+  // a reviewer's decision on the invoice, beside what the pipeline made of the document
+  if (DECIDED.has(doc.invoice_status)) status.append(" ", badge(doc.invoice_status));
   if (doc.error_code) status.append(el("span", ` ${doc.error_code}`, "error-code"));
   tr.append(file, status, el("td", doc.vendor_name), el("td", doc.invoice_number), el("td", doc.invoice_date),
     el("td", doc.total ? `${doc.total} ${doc.currency || ""}` : "", "num"), el("td", when(doc.created_at)));

@@ -126,6 +126,12 @@ def test_a_reviewer_corrects_the_total_beside_the_page_and_approves(
         actions = [e["action"] for e in requests.get(f"{api.url}/invoices/{invoice_id}/history", headers=auth,
                                                       timeout=30).json()["events"]]
         assert actions == ["CLAIM", "EDIT", "APPROVE"]
+        # The document list says so too: the pipeline left the document NEEDS_REVIEW, the reviewer approved it.
+        docs = requests.get(f"{api.url}/documents", headers=auth, timeout=30).json()["items"]
+        receipt_doc = next(d for d in docs if d["key"].endswith("receipt.jpg"))
+        assert (receipt_doc["status"], receipt_doc["invoice_status"]) == ("NEEDS_REVIEW", "APPROVED")
+        receipt_row = f"document.querySelector('#document-table tr[data-id={js(receipt_doc['id'])}]')"
+        page.wait_for(f"{receipt_row}?.querySelector('.status-APPROVED') !== null", "APPROVED in the document list")
 
         # The PDF: its page drawn by pdf.js into a canvas that is not blank.
         docs = requests.get(f"{api.url}/documents", headers=auth, timeout=30).json()["items"]

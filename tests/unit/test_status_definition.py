@@ -111,6 +111,14 @@ def test_web_page_terminal_set() -> None:
     assert _page_terminal((WEB / "app.js").read_text(encoding="utf-8")) == {s.value for s in TERMINAL}
 
 
+def test_web_page_decided_set() -> None:
+    from invoice_pipeline.domain.status import DECISIONS
+
+    source = (WEB / "app.js").read_text(encoding="utf-8")
+    listed = _one(r"const DECIDED = new Set\(\[(.*?)\]\);", source, "DECIDED set in app.js")
+    assert set(re.findall(r'"([A-Z_]+)"', listed)) == {s.value for s in DECISIONS}
+
+
 def test_web_page_status_filter() -> None:
     page = (WEB / "index.html").read_text(encoding="utf-8")
     select = _one(r'<select name="status" id="filter-status">(.*?)</select>', page, "status filter in index.html")

@@ -115,7 +115,7 @@ SELECT d.id, d.object_key, d.status, d.media_type, d.size_bytes, d.page_count, d
        d.updated_at,
        (SELECT count(*) FROM invoices c WHERE c.document_id = d.id) AS invoice_count,
        i.vendor_name, i.invoice_number, i.invoice_date, i.total, i.currency,
-       i.provenance->>'engine' AS engine, i.document_type
+       i.provenance->>'engine' AS engine, i.document_type, i.validation_status AS invoice_status
 FROM documents d
 LEFT JOIN invoices i ON i.document_id = d.id AND i.seq = 0
 WHERE {where}

@@ -99,6 +99,9 @@ class DocumentSummary(_Model):
     currency: str | None
     engine: Engine | None = Field(default=None, description="of the first invoice: " + _ENGINE_TEXT)
     document_type: str | None = Field(default=None, description="of the first invoice: " + _DOCUMENT_TYPE_TEXT)
+    invoice_status: InvoiceStatus | None = Field(
+        default=None, description="of the first invoice: where a reviewer decided it, APPROVED or REJECTED (the "
+        "document's own status stays what the pipeline made of it)")
     created_at: datetime
     updated_at: datetime
 

@@ -186,7 +186,7 @@ def list_documents(
             size_bytes=r["size_bytes"], page_count=r["page_count"], error_code=r["error_code"],
             invoice_count=r["invoice_count"], vendor_name=r["vendor_name"], invoice_number=r["invoice_number"],
             invoice_date=r["invoice_date"], total=_amount(r["total"]), currency=r["currency"],
-            engine=r["engine"], document_type=r["document_type"],
+            engine=r["engine"], document_type=r["document_type"], invoice_status=r["invoice_status"],
             created_at=r["created_at"], updated_at=r["updated_at"],
         ) for r in page],
         next_cursor=next_cursor,
