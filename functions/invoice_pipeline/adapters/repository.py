@@ -201,6 +201,11 @@ class ReprocessClaim:
     document: Document
     _con: Connection
 
+    @property
+    def con(self) -> Connection:
+        """The claim's transaction, for writes that must commit with the request (api/reprocess_review.py)."""
+        return self._con
+
     def record(self, request_key: str, execution_name: str, *, requested_by: str, request_id: str | None) -> None:
         """Record this request (the timeline event a bulk request writes): it commits with the claim."""
         _record_requests(self._con, [(self.document.id, request_key, execution_name)], requested_by=requested_by,

@@ -46,6 +46,8 @@ class Target:
     version_id: str
     updated_at: datetime
     live_owner: uuid.UUID | None = None
+    # Why reprocessing it would replace a reviewer's work (api/reprocess_review.py), if it would.
+    review_work: str | None = None
 
 
 def source_object(bucket: str, key: str, version_id: str) -> dict[str, Any]:
@@ -151,9 +153,10 @@ class _Sender:
 def enqueue(targets: Sequence[Target], *, build: Callable[[Target], dict[str, Any]], queue: Queue, queue_url: str,
             record: Callable[[list[Request]], None], seconds_left: Callable[[], float], dry_run: bool,
             sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Skip what cannot be reprocessed (its content held by another live document, its object gone), and
-    send one message per remaining document, recording each request just before its message goes (so the
-    timeline shows the request before the execution it leads to). In a dry run, only the checks."""
+    """Skip what cannot be reprocessed (its content held by another live document, a reviewer's work on its
+    invoices, its object gone), and send one message per remaining document, recording each request just
+    before its message goes (so the timeline shows the request before the execution it leads to). In a dry
+    run, only the checks."""
     out = Outcome()
     sender = _Sender(queue, queue_url, sleep)
     live = []
@@ -161,6 +164,8 @@ def enqueue(targets: Sequence[Target], *, build: Callable[[Target], dict[str, An
         if t.live_owner is not None:
             out.skipped.append((t.document_id, Code.CONFLICT,
                                 f"the same content is now document {t.live_owner}: reprocess that one instead"))
+        elif t.review_work is not None:
+            out.skipped.append((t.document_id, Code.REVIEW_WOULD_BE_LOST, t.review_work))
         else:
             live.append(t)
 
