@@ -2,7 +2,8 @@
 and S3/Step Functions in moto (no deployed stack). A document whose invoice was corrected or approved is
 refused (409 REVIEW_WOULD_BE_LOST) and nothing is recorded or started; with discard_review=true a non-reviewer
 is 403, a reviewer's request goes ahead and the trail gets a REPROCESS row beside the corrections, which stay.
-The bulk reprocess skips such a document with the same code."""
+The bulk reprocess skips such a document with the same code, and Register keeps one a reviewer worked on after
+the request was accepted (a bulk request waits in the intake queue)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,8 @@ def test_reviewed_work_is_kept_unless_a_reviewer_discards_it_on_the_record(repro
     accepted = call("POST", f"/documents/{doc}/reprocess", REVIEWER, query="?discard_review=true")
     assert accepted.status == 202, accepted
     assert (_requests(doc), _executions()) == (1, 1)
+    started = aws.client("stepfunctions").describe_execution(executionArn=accepted.json()["execution_arn"])
+    assert json.loads(started["input"])["reprocess"]["discard_review"] is True  # Register may replace it
     *kept, replaced = _audit(doc)
     assert kept == trail  # every correction and the approval, as they were
     assert (replaced["invoice_id"], replaced["actor"], replaced["action"], replaced["status_after"]) == (
@@ -115,3 +118,27 @@ def test_an_untouched_document_reprocesses_as_before_and_the_bulk_skips_a_review
     assert call("POST", f"/documents/{untouched}/reprocess", VIEWER).status == 202  # no review work: as before
     assert [r["action"] for r in _audit(untouched)] == []
     assert repository.get_document(untouched).status == "NEEDS_REVIEW"
+
+
+def _register_again(doc: uuid.UUID, **reprocess: Any) -> repository.Registration:
+    d = repository.get_document(doc)
+    return repository.register(bucket=d.bucket, key=d.object_key, version_id=d.version_id, sha256=d.sha256 or "",
+                               size=1, media_type="application/pdf", page_count=1,
+                               execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:x:{uuid.uuid4()}",
+                               reprocess={"document_id": str(doc), "request_key": "1", "requested_by": "bulk",
+                                          **reprocess})
+
+
+def test_register_keeps_work_done_after_the_request_unless_it_may_replace_it(reprocessable: None) -> None:
+    doc, inv = _stored()
+    assert call("POST", f"/documents/{doc}/reprocess", REVIEWER).status == 202  # nothing reviewed yet
+    etag = claimed(inv)  # ... but a reviewer corrects it before the execution's Register runs
+    assert call("PATCH", f"/invoices/{inv}", REVIEWER, {"po_number": "PO-9"}, headers={"if-match": etag}
+                ).status == 200
+
+    kept = _register_again(doc)
+    assert kept.outcome == "review_kept" and [str(i["id"]) for i in repository.invoices_for(doc)] == [str(inv)]
+    assert repository.get_document(doc).status == "NEEDS_REVIEW"
+    replaced = _register_again(doc, discard_review=True)
+    assert (replaced.outcome, replaced.document.status) == ("new", "RECEIVED")
+    assert repository.invoices_for(doc) == [] and [r["action"] for r in _audit(doc)] == ["CLAIM", "EDIT"]

@@ -70,13 +70,15 @@ def source_object(bucket: str, key: str, version_id: str) -> dict[str, Any]:
     return event_object(src, etag=str(head.get("ETag", "")).strip('"'))
 
 
-def execution_input(target: Target, *, requested_by: str, region: str, now: datetime) -> dict[str, Any]:
+def execution_input(target: Target, *, requested_by: str, region: str, now: datetime,
+                    discard_review: bool = False) -> dict[str, Any]:
     """The input of the execution that reprocesses `target` (the intake message's body when queued); its
     name is domain.intake.execution_name of it. ApiError SOURCE_GONE when the object version is gone."""
     return domain.execution_input(
         document_id=target.document_id, bucket=target.bucket,
         source_object=source_object(target.bucket, target.key, target.version_id),
-        key=domain.request_key(target.updated_at), requested_by=requested_by, region=region, now=now)
+        key=domain.request_key(target.updated_at), requested_by=requested_by, region=region, now=now,
+        discard_review=discard_review)
 
 
 class Queue(Protocol):

@@ -315,7 +315,8 @@ def reprocess(document_id: DocumentId, discard_review: Annotated[
         target = reprocessing.Target(document_id=doc.id, bucket=doc.bucket, key=doc.object_key,
                                      version_id=doc.version_id, updated_at=doc.updated_at)
         execution_input = reprocessing.execution_input(target, requested_by=principal,
-                                                       region=settings.aws_region, now=datetime.now(UTC))
+                                                       region=settings.aws_region, now=datetime.now(UTC),
+                                                       discard_review=discard_review)
         name = execution_name(execution_input)
         claim.record(execution_input["reprocess"]["request_key"], name, requested_by=principal,
                      request_id=request_id)
