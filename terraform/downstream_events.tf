@@ -83,23 +83,8 @@ resource "aws_sqs_queue" "events_tap" {
 }
 
 data "aws_iam_policy_document" "events_tap" {
-  count = local.local_mode ? 1 : 0
-
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.events_tap_queue_arn]
-    principals {
-      type        = "AWS"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  count                   = local.local_mode ? 1 : 0
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["queue_events_tap"].json]
 
   statement {
     sid       = "EventsFromTheTapRule"

@@ -109,6 +109,8 @@ locals {
     INTAKE_POLLERS    = tostring(var.intake_pollers)
     BACKFILL_SOURCES  = jsonencode([for src in local.backfill_sources : "${src.bucket}/${src.prefix}"])
     EVENT_BUS_NAME    = aws_cloudwatch_event_bus.invoices.name
+    # The outbox's retention (publish-events; downstream_events.tf).
+    OUTBOX_RETENTION_DAYS = tostring(var.outbox_retention_days)
 
     EINVOICE_UNSUPPORTED_PROFILE = var.einvoice_unsupported_profile
     # Review's settings (config.py).

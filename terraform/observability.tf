@@ -106,6 +106,14 @@ locals {
         statistic   = "Maximum", threshold = var.waiting_alarm_seconds, comparison = "GreaterThanThreshold"
         missing     = "breaching" # no data means the dispatch function is not running: worth an alarm too
       }
+      # Downstream events waiting in the outbox (handlers/publish_events.py reports the oldest one's age every
+      # minute; no data means the publish-events function is not running).
+      "outbox-oldest-event" = {
+        description = "A downstream event has waited over ${var.outbox_alarm_minutes} min in the outbox: the events bus refuses or is unreachable, or publish-events fails (see its log: last_error in event_outbox)."
+        namespace   = local.metrics_namespace, metric = "OldestPendingEventSeconds", dimensions = { service = local.service_name }
+        statistic   = "Maximum", threshold = var.outbox_alarm_minutes * 60, comparison = "GreaterThanThreshold"
+        missing     = "breaching"
+      }
       "api-5xx" = {
         description = "The API answered 5xx: bad input must never do that, so this is a bug or an outage."
         namespace   = "AWS/ApiGateway", metric = "5xx"

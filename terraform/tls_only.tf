@@ -1,12 +1,14 @@
 # One "refuse plain HTTP" statement for every resource policy: the buckets (storage.tf), the queues that AWS
-# services write to (queue_policies.tf) and Textract's topic (textract.tf). Each policy merges its own
-# document through source_policy_documents.
+# services write to (queue_policies.tf; local mode's events tap, downstream_events.tf) and Textract's topic
+# (textract.tf). Each policy merges its own document through source_policy_documents.
 
 locals {
   tls_only = merge(
     { for k, b in local.buckets : "bucket_${k}" => { actions = ["s3:*"], resources = [b.arn, "${b.arn}/*"] } },
     { for k, arn in local.queue_arns : "queue_${k}" => { actions = ["sqs:*"], resources = [arn] } },
     { textract_topic = { actions = ["sns:Publish"], resources = [aws_sns_topic.textract.arn] } },
+    { for k, arn in { queue_events_tap = local.events_tap_queue_arn } :
+    k => { actions = ["sqs:*"], resources = [arn] } if local.local_mode },
   )
 }
 

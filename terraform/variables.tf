@@ -808,3 +808,27 @@ variable "review_requires_second_approver" {
   default     = false
   description = "Four eyes: an invoice a reviewer corrected must be approved by another reviewer (403 SECOND_APPROVER_REQUIRED otherwise)."
 }
+
+# --- the downstream events' outbox (downstream_events.tf) ------------------------------------------------
+
+variable "outbox_alarm_minutes" {
+  type        = number
+  default     = 15
+  description = "Alarm when a downstream event has waited in the outbox, unpublished, longer than this (the bus refuses or is unreachable, or publish-events is not running)."
+
+  validation {
+    condition     = var.outbox_alarm_minutes >= 2 && floor(var.outbox_alarm_minutes) == var.outbox_alarm_minutes
+    error_message = "outbox_alarm_minutes: a whole number of minutes, at least 2 (publish-events runs every minute)."
+  }
+}
+
+variable "outbox_retention_days" {
+  type        = number
+  default     = 30
+  description = "Published downstream events are deleted from the outbox after this many days (by publish-events, a bounded batch a minute); pending ones are kept."
+
+  validation {
+    condition     = var.outbox_retention_days >= 1 && floor(var.outbox_retention_days) == var.outbox_retention_days
+    error_message = "outbox_retention_days: a whole number of days, at least 1."
+  }
+}

@@ -91,9 +91,9 @@ class FakeDocuments:
         self.journal.record("documents", "register", bucket=bucket, key=key, version_id=version_id, sha256=sha256,
                             size=size, media_type=media_type, page_count=page_count, execution_arn=execution_arn,
                             reprocess=reprocess)
-        if self.outcome == "existing":
-            assert self.existing is not None, "outcome 'existing' needs an existing document"
-            return Registration(self.existing, "existing")
+        if self.outcome in ("existing", "review_kept"):
+            assert self.existing is not None, f"outcome {self.outcome!r} needs an existing document"
+            return Registration(self.existing, self.outcome)
         doc = make_document(
             id=uuid.UUID(str(reprocess["document_id"])) if reprocess else uuid.uuid4(), bucket=bucket,
             object_key=key, version_id=version_id, sha256=sha256, size_bytes=size, media_type=media_type,

@@ -43,6 +43,9 @@ class Settings:
     einvoice_unsupported_profile: str = "fail"
     # The EventBridge bus the downstream events go to (publish.py); empty: they wait in the outbox.
     event_bus_name: str = ""
+    # How long published events stay in the outbox (publish-events deletes older ones; terraform
+    # var.outbox_retention_days).
+    outbox_retention_days: int = 30
     # Review (api/review.py): how long a claim lasts, and whether a corrected invoice needs a second approver.
     review_claim_seconds: int = 900
     review_second_approver: bool = False
@@ -90,6 +93,7 @@ def settings() -> Settings:
         textract_output_kms_key=_env("TEXTRACT_OUTPUT_KMS_KEY"),
         einvoice_unsupported_profile=_env("EINVOICE_UNSUPPORTED_PROFILE", "fail"),
         event_bus_name=_env("EVENT_BUS_NAME"),
+        outbox_retention_days=int(_env("OUTBOX_RETENTION_DAYS", "30")),
         review_claim_seconds=int(_env("REVIEW_CLAIM_SECONDS", "900")),
         review_second_approver=_env("REVIEW_SECOND_APPROVER", "false").lower() == "true",
     )

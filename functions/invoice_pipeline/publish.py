@@ -2,7 +2,7 @@
 boto3 and the bus Terraform made). Two callers: Persist and RecordFailure right after their commit, so that
 an event leaves within the second its change happened (best effort: a failure there is logged, and the
 events wait); and the publish-events function every minute, which publishes whatever is still pending after
-an outage of the bus."""
+an outage of the bus, and deletes the published events older than the retention."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ class Events(Protocol):
 
     def drain_after_commit(self) -> outbox.Drained | None: ...
 
-    def pending(self) -> int: ...
+    def backlog(self) -> outbox.Backlog: ...
+
+    def purge(self) -> int: ...
 
 
 class Publisher:
@@ -53,8 +55,13 @@ class Publisher:
             logger.warning("events not published after the commit", extra={"error": f"{type(exc).__name__}: {exc}"})
             return None
 
-    def pending(self) -> int:
-        return outbox.pending_count()
+    def backlog(self) -> outbox.Backlog:
+        return outbox.backlog()
+
+    def purge(self) -> int:
+        """Delete the events published longer ago than OUTBOX_RETENTION_DAYS (terraform
+        var.outbox_retention_days), in bounded batches."""
+        return outbox.purge_published(config.settings().outbox_retention_days)
 
 
 PUBLISHER = Publisher(aws.LazyClient("events"))

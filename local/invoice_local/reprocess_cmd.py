@@ -168,11 +168,14 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     filters = args.status or args.error or args.received_from or args.received_to or args.dry_run
     if (args.document is None) == (not filters):
         raise CommandError("give either one document (its id) or filters (--status ...), not both")
+    if args.discard_review and args.document is None:
+        raise CommandError("--discard-review is for one document: the bulk reprocess skips reviewed documents")
     try:
         info = StackInfo.load(args.state_dir)
         if args.document is not None:
             doc_id = _document_id(args.document, info)
-            accepted = call_api(info, None, f"/documents/{doc_id}/reprocess")
+            query = "?discard_review=true" if args.discard_review else ""
+            accepted = call_api(info, None, f"/documents/{doc_id}/reprocess{query}")
             line(f"reprocessing {doc_id}: execution {accepted['execution_arn']}")
             return 0
         result = call_api(info, request_body(args))
@@ -198,3 +201,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=_limit, default=1000, metavar="N",
                    help=f"at most N documents, oldest upload first (default 1000, at most {BULK_REPROCESS_MAX})")
     p.add_argument("--dry-run", action="store_true", help="say what would be queued; queue and record nothing")
+    p.add_argument("--discard-review", action="store_true",
+                   help="one document only: reprocess it even though a reviewer approved, rejected or corrected "
+                        "its invoices (the API refuses otherwise, REVIEW_WOULD_BE_LOST); the audit trail records it")

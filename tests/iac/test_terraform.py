@@ -205,7 +205,7 @@ def test_api_and_alarms(plans: dict[str, dict[str, Any]], mode: str) -> None:
     assert stage["access_log_settings"]
     alarms = {a["metric_name"] for a in of_type(plans[mode], "aws_cloudwatch_metric_alarm").values()}
     assert {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionTime", "ApproximateNumberOfMessagesVisible",
-            "Errors", "5xx", "Failed.TaskTimedOut"} <= alarms
+            "Errors", "5xx", "Failed.TaskTimedOut", "OldestPendingEventSeconds"} <= alarms
 
 
 # --- the production-shaped plan -----------------------------------------------------------------------

@@ -36,7 +36,7 @@ def _outbox() -> list[dict[str, Any]]:
         return db.rows(con, "SELECT * FROM event_outbox ORDER BY id")
 
 
-def _tap(stack: Stack, expected: int, timeout: float = 30) -> list[dict[str, Any]]:
+def read_tap(stack: Stack, expected: int, timeout: float = 30) -> list[dict[str, Any]]:
     """Every event the tap queue holds, once `expected` have arrived (or the time is up)."""
     sqs, url = stack.client("sqs"), stack.outputs["events_tap_queue_url"]
     got: list[dict[str, Any]] = []
@@ -67,11 +67,11 @@ def test_events_reach_the_bus_in_order_after_an_outage(stack: Stack, standin: st
     assert sorted(r["event_type"] for r in pending) == ["DocumentFailed", "InvoiceCompleted"]
     assert all(r["published_at"] is None and r["attempts"] >= 1 and "ServiceUnavailable" in r["last_error"]
                for r in pending), pending
-    assert _tap(stack, 1, timeout=0) == []
+    assert read_tap(stack, 1, timeout=0) == []
 
     monkeypatch.undo()  # the bus is back
     eventbridge.fire_scheduled(f"{stack.function_names['publish_events']}")
-    events = _tap(stack, 2)
+    events = read_tap(stack, 2)
 
     assert [e["detail-type"] for e in events] == [r["event_type"] for r in pending]
     assert [e["detail"]["sequence"] for e in events] == [r["id"] for r in pending]
@@ -86,4 +86,4 @@ def test_events_reach_the_bus_in_order_after_an_outage(stack: Stack, standin: st
     assert all(r["published_at"] is not None for r in _outbox())
 
     eventbridge.fire_scheduled(f"{stack.function_names['publish_events']}")
-    assert _tap(stack, 1, timeout=0) == []  # published once
+    assert read_tap(stack, 1, timeout=0) == []  # published once

@@ -183,7 +183,7 @@ def _refused(con: pg8000.native.Connection, sql: str, **params: Any) -> bool:
     return False
 
 
-def test_the_api_may_only_add_events_and_the_pipeline_may_not_delete_them(bus: FakeBus, role: Any) -> None:
+def test_the_api_may_only_add_events_and_the_pipeline_may_delete_them(bus: FakeBus, role: Any) -> None:
     doc = _document("a.pdf")
     insert = ("INSERT INTO event_outbox (event_id, event_type, document_id, detail)"
               " VALUES (gen_random_uuid(), 'InvoiceApproved', :d, '{}')")
@@ -192,4 +192,39 @@ def test_the_api_may_only_add_events_and_the_pipeline_may_not_delete_them(bus: F
         assert _refused(role["api"], sql), sql
     assert not _refused(role["pipeline"], insert, d=doc)
     assert not _refused(role["pipeline"], "UPDATE event_outbox SET published_at = now()")
-    assert _refused(role["pipeline"], "DELETE FROM event_outbox")
+    # The retention (outbox.purge_published, migration 0009): the pipeline deletes published events.
+    assert not _refused(role["pipeline"], "DELETE FROM event_outbox WHERE published_at < now()")
+    assert _refused(role["pipeline"], "TRUNCATE event_outbox")
+
+
+def _age(days: int, *, published: bool, doc: uuid.UUID) -> None:
+    """Make `doc`'s events `days` old (created, and published if `published`)."""
+    with db.transaction() as con:
+        con.run("UPDATE event_outbox SET created_at = now() - make_interval(days => CAST(:n AS integer)),"
+                " published_at = CASE WHEN :p THEN now() - make_interval(days => CAST(:n AS integer)) END"
+                " WHERE document_id = :d", n=days, p=published, d=doc)
+
+
+def test_retention_deletes_old_published_events_in_bounded_batches_and_never_a_pending_one(bus: FakeBus) -> None:
+    old_a, old_b, recent, stuck = (_document(f"{n}.pdf") for n in "abcd")
+    for doc in (old_a, old_b, recent, stuck):
+        _persist(doc, make_invoice())
+    assert outbox.drain(bus.put_events, BUS).published == 4
+    _age(31, published=True, doc=old_a)
+    _age(40, published=True, doc=old_b)
+    _age(45, published=False, doc=stuck)  # never published: kept however old, and it is the backlog
+
+    assert outbox.purge_published(30, batch=1, max_batches=1) == 1  # bounded: one batch of one
+    assert outbox.purge_published(30, batch=1, max_batches=5) == 1  # the other; the third batch finds none
+    left = {r["document_id"]: r["published_at"] for r in _outbox()}
+    assert set(left) == {recent, stuck} and left[stuck] is None
+    assert outbox.purge_published(30) == 0
+
+    backlog = outbox.backlog()
+    assert backlog.pending == 1 and 45 * 86400 <= backlog.oldest_seconds < 46 * 86400
+    with pytest.raises(ValueError, match="at least 1"):
+        outbox.purge_published(0)
+
+
+def test_no_backlog_is_zero_seconds_old(bus: FakeBus) -> None:
+    assert outbox.backlog() == outbox.Backlog(pending=0, oldest_seconds=0.0)

@@ -1,7 +1,10 @@
 """Review on the deployed stack (issue 12): an invoice the pipeline sent to NEEDS_REVIEW is claimed, corrected
 and approved by a reviewer through the local API server, which runs the api function as Terraform configured
 it, so every statement runs as the API's own database role (invoice_api). A viewer's PATCH is 403, a stale
-If-Match 412, the history lists each change, and that role cannot change or delete an audit row."""
+If-Match 412, the history lists each change, and that role cannot change or delete an audit row. The
+invoice's events are read from the EventBridge bus itself (local mode's tap rule and its queue, what
+`invoices events` reads): InvoiceNeedsReview when the pipeline stored it, then InvoiceApproved when the
+reviewer approved it, in that order, each valid against its schema."""
 
 from __future__ import annotations
 
@@ -14,11 +17,14 @@ import pytest
 import requests
 from invoice_local.api_server import ApiServer
 from invoice_local.deployment import Deployment as Stack
+from invoice_local.emulation import eventbridge
 from invoice_local.emulation import textract as standin_mod
 from invoice_pipeline.adapters.dburl import connect_kwargs
 from pg8000.exceptions import DatabaseError
 
+from tests.integration.test_downstream_events import read_tap as on_the_bus
 from tests.integration.test_pipeline import png, recorded
+from tests.unit.test_downstream_events import validate_event
 
 WRONG_TOTAL, RIGHT_TOTAL = "6281.09", "6231.09"  # subtotal 6169.40 + tax 61.69 = 6231.09
 
@@ -40,6 +46,8 @@ def test_a_reviewer_corrects_and_approves_what_the_pipeline_sent_to_review(
     stack.upload("incoming/review.png", content)
     (execution,) = stack.wait_for_executions(1)
     assert execution["status"] == "SUCCEEDED"
+    # Persist published the invoice's first event right after its commit: it is on the bus before any review.
+    (needs_review,) = on_the_bus(stack, 1)
 
     function = stack.client("lambda").get_function_configuration(FunctionName=stack.function_names["api"])
     env = function["Environment"]["Variables"]
@@ -82,6 +90,10 @@ def test_a_reviewer_corrects_and_approves_what_the_pipeline_sent_to_review(
         assert approved.status_code == 200, approved.text
         assert approved.json()["invoice"]["validation_status"] == "APPROVED"
         assert approved.json()["ready_for_payment"] is True
+        # The approval's event waits in the outbox (written in the decision's transaction) for the scheduled
+        # publish-events function: Terraform's rule, fired now rather than in up to a minute.
+        eventbridge.fire_scheduled(stack.function_names["publish_events"])
+        (approval,) = on_the_bus(stack, 1)
 
         events = requests.get(f"{url}/history", headers=viewer, timeout=30).json()["events"]
         assert [(e["action"], e["field"]) for e in events] == [
@@ -91,6 +103,20 @@ def test_a_reviewer_corrects_and_approves_what_the_pipeline_sent_to_review(
             "rev-1", WRONG_TOTAL, RIGHT_TOTAL, WRONG_TOTAL)
         assert total["engine"] == "textract" and total["original_confidence"] is not None
         assert events[1]["original_value"] is None  # the engine found no vendor name
+
+    # The bus got the invoice's two events in the order they happened: each read before the next existed, and
+    # their sequences (the outbox's, which orders publishing) rising.
+    assert [e["detail-type"] for e in (needs_review, approval)] == ["InvoiceNeedsReview", "InvoiceApproved"]
+    assert needs_review["detail"]["sequence"] < approval["detail"]["sequence"]
+    for event in (needs_review, approval):
+        assert event["source"] == "invoice-pipeline"
+        validate_event(event["detail-type"], event["detail"])
+    first, last = needs_review["detail"], approval["detail"]
+    assert (first["invoice_id"], first["status"], first["ready_for_payment"]) == (inv["id"], "NEEDS_REVIEW", False)
+    assert first["totals"]["total"] == WRONG_TOTAL and "TOTAL_MISMATCH" in first["issues"]
+    assert (last["invoice_id"], last["status"], last["ready_for_payment"]) == (inv["id"], "APPROVED", True)
+    assert last["totals"] == {"total": RIGHT_TOTAL, "currency": inv["currency"], "amount_due": inv["amount_due"]}
+    assert (last["vendor"]["name"], last["actor"]) == ("Any Company", "rev-1")
 
     # The role the api function logs in as cannot rewrite or erase what it wrote.
     con = pg8000.native.Connection(timeout=10, **connect_kwargs(env["DATABASE_URL"]))

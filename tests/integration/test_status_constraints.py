@@ -8,6 +8,7 @@ import re
 
 import pytest
 from invoice_pipeline.adapters import db
+from invoice_pipeline.domain.review import Action
 from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus
 
 
@@ -29,6 +30,7 @@ def allowed_values(table: str, column: str) -> set[str]:
 @pytest.mark.parametrize(("table", "column", "expected"), [
     ("documents", "status", {s.value for s in DocumentStatus}),
     ("invoices", "validation_status", {s.value for s in InvoiceStatus}),
+    ("invoice_audit", "action", {a.value for a in Action}),
 ])
 def test_check_constraint_allows_exactly_the_defined_statuses(database_url: str, table: str, column: str,
                                                               expected: set[str]) -> None:

@@ -204,3 +204,22 @@ def test_one_document_started_or_refused_in_one_line(api: FakeApi, tmp_path: Pat
         f"invoices: error: the API refused the request (409 CONFLICT): {refusal}"]
     assert _run(state, IDS[0], "--status", "FAILED") == 2  # a document or filters, not both
     assert _run(state) == 2
+
+
+def test_discarding_review_work_is_asked_for_explicitly_for_one_document(
+        api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = _stack(tmp_path / "state", api.url)
+    refusal = f"document {IDS[0]} has review work a reprocess would replace with a fresh reading: ..."
+    api.answer = (409, {"error": {"code": "REVIEW_WOULD_BE_LOST", "message": refusal}})
+    assert _run(state, IDS[0]) == 2
+    assert api.requests[-1]["path"] == f"/documents/{IDS[0]}/reprocess"
+    assert capsys.readouterr().err.splitlines() == [
+        f"invoices: error: the API refused the request (409 REVIEW_WOULD_BE_LOST): {refusal}"]
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:invoices-local-pipeline:reprocess-{IDS[0][:8]}"
+    api.answer = (202, {"document_id": IDS[0], "execution_arn": arn, "console_url": "https://console"})
+    assert _run(state, IDS[0], "--discard-review") == 0
+    assert api.requests[-1]["path"] == f"/documents/{IDS[0]}/reprocess?discard_review=true"
+    capsys.readouterr()
+    sent = len(api.requests)
+    assert _run(state, "--status", "FAILED", "--discard-review") == 2  # never in bulk
+    assert len(api.requests) == sent and "--discard-review is for one document" in capsys.readouterr().err

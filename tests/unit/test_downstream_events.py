@@ -114,6 +114,9 @@ def test_a_reviewers_decision_is_an_invoice_event_with_what_the_review_api_adds(
     validate_event("InvoiceApproved", approved)
     validate_event("InvoiceRejected", rejected)
     assert (approved["status"], rejected["status"]) == ("APPROVED", "REJECTED")
+    # Only an approved invoice is ready for payment (domain/status.py READY_FOR_PAYMENT).
+    assert (approved["ready_for_payment"], rejected["ready_for_payment"]) == (True, False)
+    assert not any(published(e)["ready_for_payment"] for e in de.persisted(DOC, "COMPLETED", [inv]))
 
 
 @pytest.mark.parametrize(("event_type", "broken"), [
@@ -122,6 +125,8 @@ def test_a_reviewers_decision_is_an_invoice_event_with_what_the_review_api_adds(
     ("InvoiceCompleted", {"surprise": 1}),
     ("InvoiceRejected", {"reason": ""}),
     ("InvoiceApproved", {"invoice_id": None}),
+    ("InvoiceApproved", {"ready_for_payment": False}),
+    ("InvoiceCompleted", {"ready_for_payment": True}),
     ("DocumentFailed", {"error": {"code": "Corrupt Document", "message": "x"}}),
 ])
 def test_the_schemas_refuse_what_a_consumer_could_not_rely_on(event_type: str, broken: dict[str, Any]) -> None:

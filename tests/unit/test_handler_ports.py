@@ -10,7 +10,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from invoice_pipeline.adapters import aws, db, dbroles, repository, results, slots
+from invoice_pipeline.adapters import aws, db, dbroles, duplicate_keys_backfill, repository, results, slots
 from invoice_pipeline.handlers import (
     admit,
     callback,
@@ -45,7 +45,8 @@ REAL_PORTS: dict[ModuleType, dict[str, Any]] = {
     persist: {"documents": repository, "results": results, "events": PUBLISHER},
     record_failure: {"documents": repository, "slots": slots, "sfn": "stepfunctions", "events": PUBLISHER},
     publish_events: {"events": PUBLISHER},
-    migrate: {"migrations": db, "logins": dbroles.logins_from_secrets},
+    migrate: {"migrations": db, "logins": dbroles.logins_from_secrets,
+              "backfill": duplicate_keys_backfill.backfill},
 }
 
 

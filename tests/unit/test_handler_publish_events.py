@@ -8,19 +8,22 @@ from typing import Any
 
 import pytest
 from invoice_local.events_cmd import describe, tap_queue_name
-from invoice_pipeline.adapters.outbox import Drained
+from invoice_pipeline.adapters.outbox import Backlog, Drained
 from invoice_pipeline.handlers import persist, publish_events, record_failure
 
 from tests.events import load_event
 from tests.fakes import FakeDocuments, FakeResults, FakeSlots, FakeStepFunctions, Journal
+from tests.shared_data import REPO_ROOT
 from tests.unit.test_validation import make_doc, make_invoice
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
 
 class FakeEvents:
-    def __init__(self, journal: Journal, drained: Drained | None = None, pending: int = 0) -> None:
-        self.journal, self.drained, self.left = journal, drained or Drained(), pending
+    def __init__(self, journal: Journal, drained: Drained | None = None, pending: int = 0,
+                 oldest_seconds: float = 0.0, purged: int = 0) -> None:
+        self.journal, self.drained, self.left = journal, drained or Drained(), Backlog(pending, oldest_seconds)
+        self.purged = purged
 
     def drain(self) -> Drained:
         self.journal.record("events", "drain")
@@ -30,8 +33,13 @@ class FakeEvents:
         self.journal.record("events", "drain_after_commit")
         return self.drained
 
-    def pending(self) -> int:
+    def backlog(self) -> Backlog:
+        self.journal.record("events", "backlog")
         return self.left
+
+    def purge(self) -> int:
+        self.journal.record("events", "purge")
+        return self.purged
 
 
 def test_persist_publishes_after_its_commit() -> None:
@@ -52,12 +60,21 @@ def test_record_failure_publishes_after_its_commit() -> None:
     assert journal.names() == ["documents.record_failure", "slots.release", "events.drain_after_commit"]
 
 
-def test_the_schedule_publishes_and_reports_what_is_left() -> None:
+def test_the_schedule_publishes_purges_and_reports_what_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    reported: list[tuple[str, float]] = []
+    monkeypatch.setattr(publish_events.metrics, "add_metric",
+                        lambda *, name, unit, value: reported.append((name, value)))
     journal = Journal()
-    events = FakeEvents(journal, Drained(published=3, refused=1, calls=2), pending=1)
+    events = FakeEvents(journal, Drained(published=3, refused=1, calls=2), pending=1, oldest_seconds=930.5,
+                        purged=40)
     output = publish_events.handle({"source": "aws.events"}, publish_events.Ports(events=events))
-    assert journal.names() == ["events.drain"]
-    assert output == {"published": 3, "refused": 1, "outage": None, "busy": False, "pending": 1}
+    assert journal.names() == ["events.drain", "events.purge", "events.backlog"]
+    assert output == {"published": 3, "refused": 1, "outage": None, "busy": False, "pending": 1,
+                      "oldest_pending_seconds": 930.5, "purged": 40}
+    # What terraform's outbox-oldest-event alarm watches (observability.tf names the same metric).
+    assert reported == [("PendingEvents", 1), ("OldestPendingEventSeconds", 930.5), ("EventsPurged", 40)]
+    observability = (REPO_ROOT / "terraform" / "observability.tf").read_text()
+    assert 'metric = "OldestPendingEventSeconds"' in observability
 
 
 def _event(kind: str, **detail: Any) -> dict[str, Any]:

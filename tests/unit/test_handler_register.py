@@ -171,6 +171,15 @@ def test_reprocess_request_registers_the_same_version_again() -> None:
     assert journal.of("documents.register")[0]["reprocess"] == request
 
 
+def test_a_reprocess_that_would_replace_review_work_is_skipped_with_the_way_forward() -> None:
+    doc = registered("COMPLETED", "arn:aws:states:eu-west-1:111122223333:execution:invoices-prod-pipeline:first")
+    event = load_event("register_input", event__reprocess={"document_id": str(doc.id), "requested_by": "bulk"})
+    result, journal = run(event, existing=doc, outcome="review_kept")
+    assert (result["action"], result["document_id"]) == ("skip", str(doc.id))
+    assert "discard_review=true" in result["reason"]
+    assert journal.names()[-1] == "documents.register"
+
+
 def test_reprocess_request_for_another_document_is_a_redelivery() -> None:
     doc = registered("FAILED", "arn:aws:states:eu-west-1:111122223333:execution:invoices-prod-pipeline:first")
     event = load_event("register_input", event__reprocess={"document_id": str(uuid.uuid4())})

@@ -122,7 +122,42 @@ def drain(put_events: PutEvents, bus_name: str, *, max_calls: int = MAX_CALLS) -
     return Drained(published, refused, calls=calls)
 
 
-def pending_count() -> int:
-    """Events not yet published (the publish-events function reports it)."""
+@dataclass(frozen=True)
+class Backlog:
+    """The events not yet published: how many, and how long the oldest has waited (0 when none)."""
+
+    pending: int
+    oldest_seconds: float
+
+
+def backlog() -> Backlog:
+    """What the publish-events function reports (PendingEvents, OldestPendingEventSeconds: the alarm's)."""
     with transaction() as con:
-        return int(con.run("SELECT count(*) FROM event_outbox WHERE published_at IS NULL")[0][0])
+        n, oldest = con.run("SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                            " FROM event_outbox WHERE published_at IS NULL")[0]
+    return Backlog(pending=int(n), oldest_seconds=float(oldest))
+
+
+# Retention: rows deleted per statement, and statements per call (the rest waits for the next minute's call).
+PURGE_BATCH = 1000
+PURGE_MAX_BATCHES = 10
+
+
+def purge_published(older_than_days: int, *, batch: int = PURGE_BATCH, max_batches: int = PURGE_MAX_BATCHES) -> int:
+    """Delete events published more than `older_than_days` days ago, oldest first, at most `batch` rows per
+    transaction and `max_batches` transactions: short locks, and a bounded run however large the backlog of
+    old rows (the first run after a long time without retention). Pending events are never deleted. Returns
+    how many were."""
+    if older_than_days < 1:
+        raise ValueError(f"older_than_days must be at least 1, not {older_than_days}")
+    deleted = 0
+    for _ in range(max_batches):
+        with transaction() as con:
+            gone = len(con.run(
+                "DELETE FROM event_outbox WHERE id IN (SELECT id FROM event_outbox WHERE published_at IS NOT NULL"
+                " AND published_at < now() - make_interval(days => CAST(:d AS integer)) ORDER BY id LIMIT :n)"
+                " RETURNING id", d=older_than_days, n=batch))
+        deleted += gone
+        if gone < batch:
+            break
+    return deleted

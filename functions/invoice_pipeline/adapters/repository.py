@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from invoice_pipeline.adapters import duplicates, outbox
+from invoice_pipeline.adapters import duplicates, outbox, reprocess_review
 from invoice_pipeline.adapters.db import database_error, rows, transaction
 from invoice_pipeline.domain.status import TERMINAL, DocumentStatus
 from invoice_pipeline.domain.validation import outcome
@@ -53,7 +53,7 @@ class Document:
 @dataclass(frozen=True)
 class Registration:
     document: Document
-    outcome: str  # "new" | "duplicate" | "existing"
+    outcome: str  # "new" | "duplicate" | "existing" | "review_kept"
 
 
 def _doc(row: dict[str, Any]) -> Document:
@@ -140,7 +140,8 @@ def _reregister(doc_id: uuid.UUID, reprocess: dict[str, Any], *, sha256: str, si
     """Start a finished document over for a reprocess execution, bypassing duplicate detection: back to
     RECEIVED with this execution, its error, job and earlier invoices cleared (Persist writes the new set),
     and a timeline event saying why. Outcome "new", or "existing" (changing nothing) when the document is
-    still being processed, is a DUPLICATE, or is already this execution's."""
+    still being processed, is a DUPLICATE, or is already this execution's, or "review_kept" (changing nothing)
+    when a reviewer's work on its invoices would be replaced and the request did not say `discard_review`."""
     with transaction() as con:
         current = _one(con, "id = :id FOR UPDATE", id=doc_id)
         if current is None:
@@ -148,6 +149,10 @@ def _reregister(doc_id: uuid.UUID, reprocess: dict[str, Any], *, sha256: str, si
         if (current.execution_arn == execution_arn or current.status not in TERMINAL
                 or current.status == DocumentStatus.DUPLICATE):
             return Registration(current, "existing")
+        # A reviewer worked on its invoices after the request was accepted (a bulk request waits in the intake
+        # queue): kept, unless the request was allowed to replace that work (api/reprocess_review.py).
+        if not reprocess.get("discard_review") and reprocess_review.work_in(con, [doc_id]):
+            return Registration(current, "review_kept")
         con.run("DELETE FROM invoices WHERE document_id = :id", id=doc_id)
         con.run(
             "UPDATE documents SET status = :st, sha256 = :s, size_bytes = :size, media_type = :mt,"
@@ -200,6 +205,11 @@ class ReprocessClaim:
 
     document: Document
     _con: Connection
+
+    @property
+    def con(self) -> Connection:
+        """The claim's transaction, for writes that must commit with the request (api/reprocess_review.py)."""
+        return self._con
 
     def record(self, request_key: str, execution_name: str, *, requested_by: str, request_id: str | None) -> None:
         """Record this request (the timeline event a bulk request writes): it commits with the claim."""

@@ -35,6 +35,8 @@ class Code(StrEnum):
     PRECONDITION_REQUIRED = "PRECONDITION_REQUIRED"
     # The duplicate control (adapters/duplicates.py): clearing or confirming a hold that is not pending.
     DUPLICATE_NOT_PENDING = "DUPLICATE_NOT_PENDING"
+    # A reprocess would replace a reviewer's decision or corrections (api/reprocess_review.py).
+    REVIEW_WOULD_BE_LOST = "REVIEW_WOULD_BE_LOST"
 
 
 STATUS: dict[Code, int] = {
@@ -63,6 +65,7 @@ STATUS: dict[Code, int] = {
     Code.PRECONDITION_FAILED: 412,
     Code.PRECONDITION_REQUIRED: 428,
     Code.DUPLICATE_NOT_PENDING: 409,
+    Code.REVIEW_WOULD_BE_LOST: 409,
 }
 
 

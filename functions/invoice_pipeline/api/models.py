@@ -320,7 +320,7 @@ class BulkReprocessRequest(_Model):
 
 
 # Why a bulk reprocess leaves a document out: the code the single reprocess would refuse it with.
-SkipCode = Literal[Code.CONFLICT, Code.SOURCE_GONE]
+SkipCode = Literal[Code.CONFLICT, Code.SOURCE_GONE, Code.REVIEW_WOULD_BE_LOST]
 
 
 class ReprocessSkipped(_Model):

@@ -46,6 +46,8 @@ class Target:
     version_id: str
     updated_at: datetime
     live_owner: uuid.UUID | None = None
+    # Why reprocessing it would replace a reviewer's work (api/reprocess_review.py), if it would.
+    review_work: str | None = None
 
 
 def source_object(bucket: str, key: str, version_id: str) -> dict[str, Any]:
@@ -68,13 +70,15 @@ def source_object(bucket: str, key: str, version_id: str) -> dict[str, Any]:
     return event_object(src, etag=str(head.get("ETag", "")).strip('"'))
 
 
-def execution_input(target: Target, *, requested_by: str, region: str, now: datetime) -> dict[str, Any]:
+def execution_input(target: Target, *, requested_by: str, region: str, now: datetime,
+                    discard_review: bool = False) -> dict[str, Any]:
     """The input of the execution that reprocesses `target` (the intake message's body when queued); its
     name is domain.intake.execution_name of it. ApiError SOURCE_GONE when the object version is gone."""
     return domain.execution_input(
         document_id=target.document_id, bucket=target.bucket,
         source_object=source_object(target.bucket, target.key, target.version_id),
-        key=domain.request_key(target.updated_at), requested_by=requested_by, region=region, now=now)
+        key=domain.request_key(target.updated_at), requested_by=requested_by, region=region, now=now,
+        discard_review=discard_review)
 
 
 class Queue(Protocol):
@@ -151,9 +155,10 @@ class _Sender:
 def enqueue(targets: Sequence[Target], *, build: Callable[[Target], dict[str, Any]], queue: Queue, queue_url: str,
             record: Callable[[list[Request]], None], seconds_left: Callable[[], float], dry_run: bool,
             sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Skip what cannot be reprocessed (its content held by another live document, its object gone), and
-    send one message per remaining document, recording each request just before its message goes (so the
-    timeline shows the request before the execution it leads to). In a dry run, only the checks."""
+    """Skip what cannot be reprocessed (its content held by another live document, a reviewer's work on its
+    invoices, its object gone), and send one message per remaining document, recording each request just
+    before its message goes (so the timeline shows the request before the execution it leads to). In a dry
+    run, only the checks."""
     out = Outcome()
     sender = _Sender(queue, queue_url, sleep)
     live = []
@@ -161,6 +166,8 @@ def enqueue(targets: Sequence[Target], *, build: Callable[[Target], dict[str, An
         if t.live_owner is not None:
             out.skipped.append((t.document_id, Code.CONFLICT,
                                 f"the same content is now document {t.live_owner}: reprocess that one instead"))
+        elif t.review_work is not None:
+            out.skipped.append((t.document_id, Code.REVIEW_WOULD_BE_LOST, t.review_work))
         else:
             live.append(t)
 

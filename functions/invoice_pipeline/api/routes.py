@@ -23,6 +23,7 @@ from invoice_pipeline import config
 from invoice_pipeline.adapters import aws, queries, repository
 from invoice_pipeline.api import cursor, export
 from invoice_pipeline.api import reprocess as reprocessing
+from invoice_pipeline.api import reprocess_review as review_guard
 from invoice_pipeline.api.auth import Principal
 from invoice_pipeline.api.duplicates import duplicate_link
 from invoice_pipeline.api.errors import ApiError, Code
@@ -63,8 +64,10 @@ PRESIGN_SECONDS = 900
 _ERROR_TEXT = {
     400: "bad input (code BAD_REQUEST, or BAD_CURSOR for a cursor this API did not issue for these filters)",
     401: "no valid credentials (UNAUTHORIZED); API Gateway's own authorizers answer {\"message\": ...}",
+    403: "only members of the reviewers group may do this (FORBIDDEN)",
     404: "no such document (NOT_FOUND), or no invoice in it (NO_INVOICE)",
-    409: "the document cannot be reprocessed now (CONFLICT), or its S3 object is gone (SOURCE_GONE)",
+    409: "the document cannot be reprocessed now (CONFLICT), its S3 object is gone (SOURCE_GONE), or a reprocess "
+         "would replace a reviewer's work (REVIEW_WOULD_BE_LOST)",
     413: "request body, or announced upload, too large (PAYLOAD_TOO_LARGE)",
     415: "a request body that is not JSON (UNSUPPORTED_MEDIA_TYPE)",
     503: "the database or AWS is unreachable (DATABASE_UNAVAILABLE, AWS_UNAVAILABLE), or the deployment lacks a "
@@ -286,8 +289,9 @@ def create_upload(request: UploadRequest) -> UploadTicket:
              "bypassing duplicate detection", status_code=202, operation_id="reprocessDocument", tags=["documents"],
              responses=responses(202, ReprocessAccepted, "a new execution started; of requests sent at once, or "
                                  "repeated before that execution changed the document, only one starts one (the "
-                                 "others are 409 CONFLICT, naming it)", *AUTHENTICATED, 404, 409))
-def reprocess(document_id: DocumentId) -> ReprocessAccepted:
+                                 "others are 409 CONFLICT, naming it)", *AUTHENTICATED, 403, 404, 409))
+def reprocess(document_id: DocumentId, discard_review: Annotated[
+        bool, Query(description=review_guard.DISCARD_REVIEW_HELP)] = False) -> ReprocessAccepted:
     settings = config.settings()
     doc = repository.get_document(document_id)
     _reprocessable(doc)
@@ -305,10 +309,14 @@ def reprocess(document_id: DocumentId) -> ReprocessAccepted:
     with repository.claim_reprocess(doc.id) as claim:
         doc = claim.document
         _reprocessable(doc)
+        # A reviewer's decision or corrections are not replaced unless asked for (409 REVIEW_WOULD_BE_LOST).
+        review_guard.guard(claim.con, doc.id, _principal(), discard_review=discard_review,
+                           request_key=reprocess_names.request_key(doc.updated_at))
         target = reprocessing.Target(document_id=doc.id, bucket=doc.bucket, key=doc.object_key,
                                      version_id=doc.version_id, updated_at=doc.updated_at)
         execution_input = reprocessing.execution_input(target, requested_by=principal,
-                                                       region=settings.aws_region, now=datetime.now(UTC))
+                                                       region=settings.aws_region, now=datetime.now(UTC),
+                                                       discard_review=discard_review)
         name = execution_name(execution_input)
         claim.record(execution_input["reprocess"]["request_key"], name, requested_by=principal,
                      request_id=request_id)
@@ -352,9 +360,11 @@ def reprocess_documents(request: BulkReprocessRequest) -> BulkReprocessAccepted:
     rows = rows[:request.limit]
     requested_by, now = _principal().label, datetime.now(UTC)
     context = router.lambda_context
+    reviewed = review_guard.skipped([r["id"] for r in rows])
     outcome = reprocessing.enqueue(
         [reprocessing.Target(document_id=r["id"], bucket=r["bucket"], key=r["object_key"],
-                             version_id=r["version_id"], updated_at=r["updated_at"], live_owner=r["live_owner"])
+                             version_id=r["version_id"], updated_at=r["updated_at"], live_owner=r["live_owner"],
+                             review_work=reviewed.get(r["id"]))
          for r in rows],
         build=lambda t: reprocessing.execution_input(t, requested_by=requested_by, region=settings.aws_region,
                                                      now=now),

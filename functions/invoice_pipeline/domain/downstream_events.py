@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from invoice_pipeline.domain.status import DocumentStatus, InvoiceStatus
+from invoice_pipeline.domain.status import READY_FOR_PAYMENT, DocumentStatus, InvoiceStatus
 
 # EventBridge's `source` of every event the pipeline publishes: what a consumer's rule matches on.
 SOURCE = "invoice-pipeline"
@@ -131,9 +131,12 @@ class Pending:
 
 
 def published_detail(row: Pending) -> dict[str, Any]:
-    """The detail as consumers get it: the stored one with the event's identity, sequence and time."""
+    """The detail as consumers get it: the stored one with the event's identity, sequence and time, and
+    whether the invoice may now be paid (only an APPROVED one: status.READY_FOR_PAYMENT), derived here from
+    the status so that rows stored before it existed say it too."""
     return {"event_id": str(row.event_id), "sequence": row.id,
-            "occurred_at": row.created_at.isoformat(timespec="milliseconds"), **row.detail}
+            "occurred_at": row.created_at.isoformat(timespec="milliseconds"), **row.detail,
+            "ready_for_payment": row.detail.get("status") == READY_FOR_PAYMENT.value}
 
 
 def entry(row: Pending, bus_name: str) -> dict[str, Any]:

@@ -30,10 +30,12 @@ def request_key(updated_at: datetime) -> str:
 
 
 def execution_input(*, document_id: uuid.UUID, bucket: str, source_object: dict[str, Any], key: str,
-                    requested_by: str, region: str, now: datetime) -> dict[str, Any]:
+                    requested_by: str, region: str, now: datetime, discard_review: bool = False) -> dict[str, Any]:
     """Shaped like the S3 event EventBridge delivers, so Register reads the source the usual way; the
     `reprocess` object tells Register to start this document over, bypassing duplicate detection.
-    `source_object` is the `detail.object` of the document's own object version (events.event_object)."""
+    `source_object` is the `detail.object` of the document's own object version (events.event_object).
+    `discard_review`: the request was allowed to replace a reviewer's work (api/reprocess_review.py); without
+    it Register keeps the document as it is should a reviewer have worked on it meanwhile."""
     return {
         "version": "0",
         "id": str(uuid.uuid5(_EVENT_IDS, f"{document_id}/{key}")),
@@ -44,7 +46,7 @@ def execution_input(*, document_id: uuid.UUID, bucket: str, source_object: dict[
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {"version": "0", "bucket": {"name": bucket}, "object": source_object, "reason": "Reprocess"},
         "reprocess": {"document_id": str(document_id), "request_key": key, "requested_by": requested_by,
-                      "requested_at": now.isoformat()},
+                      "requested_at": now.isoformat(), **({"discard_review": True} if discard_review else {})},
     }
 
 

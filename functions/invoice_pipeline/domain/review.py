@@ -27,6 +27,8 @@ class Action(StrEnum):
     APPROVE = "APPROVE"
     REJECT = "REJECT"
     CLEAR_DUPLICATE = "CLEAR_DUPLICATE"  # a reviewer found a POSSIBLE_DUPLICATE hold to be no duplicate
+    # A reprocess replaced the invoice's review work, asked for explicitly (domain/reprocess_review.py).
+    REPROCESS = "REPROCESS"
 
 
 class Refusal(StrEnum):

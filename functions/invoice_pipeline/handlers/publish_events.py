@@ -1,5 +1,7 @@
 """PublishEvents (scheduled, every minute): publish the downstream events still in the outbox, those whose
-first attempt, right after their commit, found the bus unavailable or refused them. Reports what is left."""
+first attempt, right after their commit, found the bus unavailable or refused them. Reports what is left
+(PendingEvents, and OldestPendingEventSeconds, which terraform's outbox-oldest-event alarm watches), and deletes
+the published events older than the retention (terraform var.outbox_retention_days), a bounded batch a run."""
 
 from __future__ import annotations
 
@@ -22,12 +24,18 @@ PORTS = Ports(events=PUBLISHER)
 
 def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     drained = ports.events.drain()
-    pending = ports.events.pending()
-    metrics.add_metric(name="PendingEvents", unit=MetricUnit.Count, value=pending)
+    purged = ports.events.purge()
+    backlog = ports.events.backlog()
+    metrics.add_metric(name="PendingEvents", unit=MetricUnit.Count, value=backlog.pending)
+    metrics.add_metric(name="OldestPendingEventSeconds", unit=MetricUnit.Seconds, value=backlog.oldest_seconds)
+    if purged:
+        metrics.add_metric(name="EventsPurged", unit=MetricUnit.Count, value=purged)
     logger.info("events published", extra={"published": drained.published, "refused": drained.refused,
-                                            "outage": drained.outage, "busy": drained.busy, "pending": pending})
+                                            "outage": drained.outage, "busy": drained.busy, "pending": backlog.pending,
+                                            "oldest_pending_seconds": backlog.oldest_seconds, "purged": purged})
     return {"published": drained.published, "refused": drained.refused, "outage": drained.outage,
-            "busy": drained.busy, "pending": pending}
+            "busy": drained.busy, "pending": backlog.pending, "oldest_pending_seconds": backlog.oldest_seconds,
+            "purged": purged}
 
 
 @lambda_entry

@@ -151,6 +151,13 @@ def handle(event: dict[str, Any], ports: Ports) -> dict[str, Any]:
     logger.set_correlation_id(str(reg.document.id))
     if reg.outcome == "existing":
         return _already_registered(reg.document, src, execution_arn)
+    if reg.outcome == "review_kept":
+        logger.warning("reprocess skipped: a reviewer has worked on its invoices since it was requested",
+                       extra={"document_id": str(reg.document.id),
+                              "requested_by": (reprocess or {}).get("requested_by")})
+        count("ReprocessKeptReview")
+        return _output("skip", reg.document, src, reason="a reviewer has worked on its invoices: reprocess it with "
+                                                         "discard_review=true to replace that work")
     if reg.outcome == "duplicate":
         count("DuplicateDocument")
         logger.info("same content already processed", extra={"duplicate_of": str(reg.document.duplicate_of)})
