@@ -6,6 +6,6 @@ of every valid invoice. All vendors, customers, addresses and numbers are fictio
 `python -m invoice_local.samples OUT_DIR [--seed N]`."""
 
 from invoice_local.samples.generate import BROKEN, LABELS, generate
-from invoice_local.samples.run_set import FACTURX_SAMPLE, run_set
+from invoice_local.samples.run_set import FACTURX_SAMPLE, RESENT_FROM, RESENT_SAMPLE, run_set
 
-__all__ = ["BROKEN", "FACTURX_SAMPLE", "LABELS", "generate", "run_set"]
+__all__ = ["BROKEN", "FACTURX_SAMPLE", "LABELS", "RESENT_FROM", "RESENT_SAMPLE", "generate", "run_set"]
