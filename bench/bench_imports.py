@@ -10,7 +10,8 @@ time); the wall times and their ratios are reported beside them. Two environment
   local     what local mode and the tests give the functions (Terraform's local_mode sets
             POWERTOOLS_TRACE_DISABLED=true, and no LAMBDA_TASK_ROOT): tracing is off;
   traced    what AWS gives them (LAMBDA_TASK_ROOT and AWS_LAMBDA_FUNCTION_NAME set, no
-            POWERTOOLS_TRACE_DISABLED): tracing is on, so the X-Ray SDK is imported and patches its libraries.
+            POWERTOOLS_TRACE_DISABLED): tracing is on, so importing a handler patches botocore
+            (invoice_pipeline.xray; the X-Ray SDK is no longer a dependency).
 
 The target (issue 13): every handler imports in at most 1.5x `import boto3` ("worst_ratio").
 

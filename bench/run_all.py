@@ -1,6 +1,6 @@
 """`make bench`: the benchmarks of docs/performance.md in one run, merged into bench/results.json.
 
-    make bench                      # everything below except a new burst run (~5-7 min on 2 cores, 200 CPU s)
+    make bench                      # everything below except a new burst run (4 min idle on 2 cores, 193 CPU s)
     make bench BENCH_ARGS="--burst" # also run bench_burst.py --documents 100 (a few minutes more)
     .venv/bin/python bench/run_all.py --only imports,textract   # some of them
 

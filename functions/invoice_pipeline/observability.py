@@ -5,7 +5,7 @@ id of every log line is the document id, so one filter in CloudWatch Logs Insigh
 journey across the functions.
 
 Tracing costs nothing where it is off, and little where it is on: the functions do not import the X-Ray SDK
-or Powertools' Tracer (about a fifth of `import boto3` more at every cold start, docs/performance.md).
+or Powertools' Tracer (they cost main's cold start, init and first call, about a fifth more; docs/performance.md).
 Where Powertools would trace, i.e. in Lambda without POWERTOOLS_TRACE_DISABLED, tracing.py records the same
 subsegments itself; elsewhere handlers are left unwrapped."""
 

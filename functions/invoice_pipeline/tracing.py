@@ -5,7 +5,7 @@ or Chalice local: Powertools' own rule, `tracing_enabled`) the decorators return
 it is on (a deployed function: AWS sets LAMBDA_TASK_ROOT and the function's tracing is Active), importing
 adapters/aws.py, where every boto3 client is made, patches botocore (`trace_aws_sdk`), and the decorators
 record subsegments with invoice_pipeline.xray, which sends them to the X-Ray daemon itself: Powertools' Tracer
-and the X-Ray SDK behind it cost a cold start about a fifth of `import boto3` more (docs/performance.md).
+and the X-Ray SDK behind it cost main's cold start (init and first call) about a fifth more (docs/performance.md).
 What is recorded is what the Tracer recorded: a "## <handler>" subsegment per invocation, annotated ColdStart
 and Service, with the handler's exception; a "## <module>.<function>" subsegment per traced method; one per AWS
 SDK call; and, which the SDK's pg8000 patch never recorded for pg8000.native, one per statement sent to
