@@ -163,6 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         files = samples.run_set(sample_dir)
         console.stage("samples", f"{len(files)} generated invoices in {sample_dir} ({samples.FACTURX_SAMPLE}: a"
                                  " Factur-X e-invoice, read from its XML without OCR)")
+        console.stage("samples", f"{samples.RESENT_SAMPLE} is {samples.RESENT_FROM} sent again as a scan: one"
+                                 " of the two is held for review as a possible duplicate (the web page's review queue)")
         _use_database(running.info)
         ids = submit_files(running.info, files)
         first = _rows("SELECT min(updated_at) - min(created_at) AS first FROM documents"
