@@ -191,6 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from invoice_local.commands import CommandError
     from invoice_local.deployment import PackageBuildFailed
+    from invoice_local.stack import StackCannotStart
     from invoice_local.terraform import TerraformFailed, TerraformUnavailable
 
     parser = build_parser()
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except (CliError, CommandError, TerraformUnavailable) as exc:
+    except (CliError, CommandError, StackCannotStart, TerraformUnavailable) as exc:
         line(f"{PROG}: error: {exc}", stderr=True)
         return EXIT_USAGE
     except (TerraformFailed, PackageBuildFailed) as exc:

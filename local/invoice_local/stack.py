@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from invoice_local.textract_quotas import Quotas
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = REPO / ".local"
 DEFAULT_PORT = 4599
+HOST = "127.0.0.1"  # every server of the stack binds here only
 DEFAULT_API_PORT = 8080
 REGION = "us-east-1"
 log = logging.getLogger("invoice_local.stack")
@@ -68,6 +70,38 @@ class StackInfo:
 
 class StackNotRunning(RuntimeError):
     pass
+
+
+class StackCannotStart(RuntimeError):
+    """What stops a stack before anything of it starts: one already running from the same state folder, or a
+    port of 127.0.0.1 it needs held by another program. Said in one line; nothing is left to tear down."""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR as the servers set it: a port in TIME_WAIT is free; one a server listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def check_can_start(state_dir: Path, port: int | None, api_port: int) -> None:
+    """Refuse, before starting anything, a second stack on the same state folder or on ports in use."""
+    try:
+        running = StackInfo.load(state_dir)
+    except (StackNotRunning, ValueError, TypeError):
+        running = None
+    if running is not None:
+        raise StackCannotStart(f"a local stack is already running from {state_dir} (pid {running.pid}, web page "
+                               f"{running.api_url}): use it, or stop it with Ctrl-C in its terminal "
+                               f"(or `kill -INT {running.pid}`) first")
+    for number, what, option in ((port, "the AWS emulation", "--port"), (api_port, "the local API", "--api-port")):
+        if number and not _port_free(number):
+            raise StackCannotStart(f"port {number} on {HOST} ({what}) is in use by another program: stop it, or "
+                                   f"choose another port with {option}")
 
 
 def _alive(pid: int) -> bool:
@@ -213,6 +247,7 @@ def up(*, state_dir: Path = DEFAULT_STATE_DIR, port: int | None = DEFAULT_PORT, 
         raise ValueError(f"textract_job_seconds must be >= 0, not {textract_job_seconds!r}")
     if lambda_concurrency < 1:
         raise ValueError(f"lambda_concurrency must be >= 1, not {lambda_concurrency!r}")
+    check_can_start(state_dir, port, api_port)
     _local_environment()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = logs.setup(state_dir / "logs").folder
