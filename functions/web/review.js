@@ -3,8 +3,8 @@
 // (validation runs again: its verdict shows after every save), approve, reject with a reason, and for a possible
 // duplicate confirm or clear. The page image sits beside the fields (page_view.js). Keyboard first: Tab walks
 // the fields and then every cell of the line items, Enter saves (header fields and cells alike, one PATCH),
-// Escape undoes the field; outside a field A approves, R rejects, N opens the next
-// invoice, Q goes back to the queue. Everything from the API is rendered as text.
+// Escape undoes the field or cell; outside a field A approves, R rejects, N opens the next invoice, Q goes back
+// to the queue. Everything from the API is rendered as text.
 
 import { PageView, PdfViewerMissing } from "./page_view.js";
 
@@ -24,12 +24,12 @@ const AMOUNTS = new Set(["subtotal", "tax", "discount", "total", "amount_due", "
 // The path of a line item's cell, as the audit names it: line_items[position].name.
 const LINE_PATH = /^line_items\[(\d+)\]\.(\w+)$/;
 const EDITABLE = "#review-fields input, #review-lines input";
+const DATES = new Set(["invoice_date", "due_date"]);
+const CLAIM_HELD = "CLAIMED_BY_OTHER";
 
 export function linePath(position, name) {
   return `line_items[${position}].${name}`;
 }
-const DATES = new Set(["invoice_date", "due_date"]);
-const CLAIM_HELD = "CLAIMED_BY_OTHER";
 
 /** The value of a field path ("vendor.name") in an invoice of the API. */
 export function valueOf(invoice, path) {
@@ -313,6 +313,7 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
       const cells = LINE_FIELDS.map(([name, label]) => {
         const input = editable(linePath(item.position, name), item[name], AMOUNTS.has(name));
         input.setAttribute("aria-label", `line ${item.position + 1}, ${label.toLowerCase()}`);
+        input.title = input.value; // the whole text where the cell is too narrow for it
         const td = el("td");
         td.append(input);
         return td;
