@@ -2,8 +2,9 @@
 // /invoices/review-queue, GET /invoices/{id} (ETag), claim on open and release on leave, PATCH with If-Match
 // (validation runs again: its verdict shows after every save), approve, reject with a reason, and for a possible
 // duplicate confirm or clear. The page image sits beside the fields (page_view.js). Keyboard first: Tab walks
-// the fields, Enter saves, Escape undoes the field; outside a field A approves, R rejects, N opens the next
-// invoice, Q goes back to the queue. Everything from the API is rendered as text.
+// the fields and then every cell of the line items, Enter saves (header fields and cells alike, one PATCH),
+// Escape undoes the field or cell; outside a field A approves, R rejects, N opens the next invoice, Q goes back
+// to the queue. Everything from the API is rendered as text.
 
 import { PageView, PdfViewerMissing } from "./page_view.js";
 
@@ -14,24 +15,48 @@ export const FIELDS = [
   ["subtotal", "Subtotal"], ["tax", "Tax"], ["discount", "Discount"], ["total", "Total"],
   ["amount_due", "Amount due"],
 ];
-const AMOUNTS = new Set(["subtotal", "tax", "discount", "total", "amount_due"]);
+// A line item's cells, as PATCH /invoices/{id} takes them in `line_items` (api/review_models.py LineItemPatch).
+export const LINE_FIELDS = [
+  ["description", "Description"], ["product_code", "Code"], ["quantity", "Qty"], ["unit_price", "Unit price"],
+  ["amount", "Amount"],
+];
+const AMOUNTS = new Set(["subtotal", "tax", "discount", "total", "amount_due", "quantity", "unit_price", "amount"]);
+// The path of a line item's cell, as the audit names it: line_items[position].name.
+const LINE_PATH = /^line_items\[(\d+)\]\.(\w+)$/;
+const EDITABLE = "#review-fields input, #review-lines input";
 const DATES = new Set(["invoice_date", "due_date"]);
 const CLAIM_HELD = "CLAIMED_BY_OTHER";
 
+export function linePath(position, name) {
+  return `line_items[${position}].${name}`;
+}
+
 /** The value of a field path ("vendor.name") in an invoice of the API. */
 export function valueOf(invoice, path) {
+  const line = LINE_PATH.exec(path);
+  if (line) return invoice.line_items.find((item) => item.position === Number(line[1]))?.[line[2]] ?? null;
   return path.split(".").reduce((node, key) => (node == null ? null : node[key]), invoice) ?? null;
 }
 
-/** The PATCH body for the fields whose text differs from the invoice's ("" clears a field). */
+/** The PATCH body for the fields whose text differs from the invoice's ("" clears a field); a line item's
+ * cells go into `line_items`, one entry per line with its position. */
 export function patchFor(invoice, edits) {
   const body = {};
+  const lines = new Map();
   for (const [path, text] of Object.entries(edits)) {
     const value = text.trim() === "" ? null : text.trim();
     if (value === (valueOf(invoice, path) ?? null)) continue;
+    const line = LINE_PATH.exec(path);
+    if (line) {
+      const position = Number(line[1]);
+      if (!lines.has(position)) lines.set(position, { position });
+      lines.get(position)[line[2]] = value;
+      continue;
+    }
     const [group, name] = path.split(".");
     if (name) (body[group] ||= {})[name] = value; else body[path] = value;
   }
+  if (lines.size) body.line_items = [...lines.values()];
   return body;
 }
 
@@ -182,9 +207,21 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
   }
 
   function highlight(path) {
+    const line = path ? LINE_PATH.exec(path) : null;
+    if (line) return highlightLine(Number(line[1]));
     const source = path ? r.body?.invoice.provenance?.fields?.[path] : null;
     view.highlight(source || null);
     $("#page-source").textContent = source?.raw ? `the engine read “${source.raw}”${source.label ? ` next to “${source.label}”` : ""}` : "";
+  }
+
+  // No bounding box is stored for a line item (provenance.fields names header fields only; a line keeps just its
+  // page): turn to that page, draw no box, and say so.
+  function highlightLine(position) {
+    const item = r.body?.invoice.line_items.find((i) => i.position === position);
+    view.highlight(null);
+    if (item?.page && item.page !== view.page) view.show(item.page);
+    $("#page-source").textContent = `line ${position + 1}${item?.page ? ` was read on page ${item.page}` : ""}: ` +
+      "no box is stored for line items";
   }
 
   function fieldIssues(invoice) {
@@ -217,17 +254,9 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
       const row = el("div", null, "field");
       const labelNode = el("label", label);
       labelNode.htmlFor = id;
-      const input = el("input");
+      const input = editable(path, valueOf(invoice, path), AMOUNTS.has(path));
       input.id = id;
-      input.name = path;
-      input.dataset.field = path;
-      input.value = valueOf(invoice, path) ?? "";
-      input.dataset.saved = input.value;
-      input.autocomplete = "off";
-      input.spellcheck = false;
-      if (AMOUNTS.has(path)) { input.inputMode = "decimal"; input.classList.add("num"); }
       if (DATES.has(path)) input.placeholder = "YYYY-MM-DD";
-      input.readOnly = r.readOnly;
       const problems = byField.get(path) || [];
       const errors = problems.filter((i) => i.severity === "error");
       const conf = invoice.confidence?.[path];
@@ -246,6 +275,20 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
     syncButtons();
   }
 
+  /** An input for a header field or a line item's cell: its saved text kept to undo (Escape) and to diff. */
+  function editable(path, value, amount) {
+    const input = el("input");
+    input.name = path;
+    input.dataset.field = path;
+    input.value = (value ?? "").replace(/\s*\n\s*/g, " "); // one line; sent back only if the reviewer edits it
+    input.dataset.saved = input.value;
+    input.autocomplete = "off";
+    input.spellcheck = false;
+    if (amount) { input.inputMode = "decimal"; input.classList.add("num"); }
+    input.readOnly = r.readOnly;
+    return input;
+  }
+
   function renderIssues(invoice) {
     const list = $("#review-issues");
     const errors = invoice.issues.filter((i) => i.severity === "error");
@@ -261,19 +304,29 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
   }
 
   function renderLines(invoice) {
-    const body = $("#review-lines tbody");
-    body.replaceChildren(...invoice.line_items.map((item) => {
+    const table = $("#review-lines");
+    const errors = invoice.issues.filter((i) => i.field === "line_items" && i.severity === "error");
+    table.classList.toggle("invalid", errors.length > 0);
+    $("#review-lines caption .hint").textContent = errors.map((i) => i.code).join(", ");
+    table.querySelector("tbody").replaceChildren(...invoice.line_items.map((item) => {
       const tr = el("tr");
-      tr.append(el("td", item.position + 1), el("td", item.description), el("td", item.quantity, "num"),
-        el("td", item.unit_price, "num"), el("td", item.amount, "num"));
+      const cells = LINE_FIELDS.map(([name, label]) => {
+        const input = editable(linePath(item.position, name), item[name], AMOUNTS.has(name));
+        input.setAttribute("aria-label", `line ${item.position + 1}, ${label.toLowerCase()}`);
+        input.title = input.value; // the whole text where the cell is too narrow for it
+        const td = el("td");
+        td.append(input);
+        return td;
+      });
+      tr.append(el("td", item.position + 1, "pos"), ...cells);
       return tr;
     }));
-    $("#review-lines").hidden = invoice.line_items.length === 0;
+    table.hidden = invoice.line_items.length === 0;
   }
 
   function setReadOnly(readOnly) {
     r.readOnly = readOnly;
-    for (const input of document.querySelectorAll("#review-fields input")) input.readOnly = readOnly;
+    for (const input of document.querySelectorAll(EDITABLE)) input.readOnly = readOnly;
     $("#review").classList.toggle("read-only", readOnly);
     syncButtons();
   }
@@ -293,7 +346,7 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
   async function save(input) {
     if (r.readOnly || r.busy) return;
     const edits = {};
-    for (const field of document.querySelectorAll("#review-fields input")) {
+    for (const field of document.querySelectorAll(EDITABLE)) {
       if (field.value !== field.dataset.saved) edits[field.dataset.field] = field.value;
     }
     const body = patchFor(r.body.invoice, edits);
@@ -312,7 +365,8 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
       const errors = r.body.invoice.issues.filter((i) => i.severity === "error");
       say(errors.length ? `Saved. Validation still finds ${errors.map((i) => i.code).join(", ")}.`
         : "Saved. Validation passes: the invoice can be approved (A).", errors.length ? "warn" : "ok");
-      if (errors.length) (document.querySelector(`#review-fields .invalid input`) || document.querySelector(`#review-fields input[data-field="${path}"]`))?.focus();
+      const saved = [...document.querySelectorAll(EDITABLE)].find((field) => field.dataset.field === path);
+      if (errors.length) (document.querySelector("#review-fields .invalid input") || saved)?.focus();
       else $("#approve").focus();
     } catch (error) {
       refused(error);
@@ -410,7 +464,7 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
   function onKey(event) {
     if ($("#review").hidden || $("#reject-dialog").open || event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target;
-    if (target instanceof HTMLInputElement && target.closest("#review-fields")) {
+    if (target instanceof HTMLInputElement && target.matches(EDITABLE)) {
       if (event.key === "Enter") { event.preventDefault(); save(target); }
       if (event.key === "Escape") {
         event.preventDefault();
@@ -427,6 +481,7 @@ export function setupReview({ api, el, badge, show, when, onLeave }) {
 
   // --- wiring -------------------------------------------------------------------------------------------
   $("#review-fields").addEventListener("focusin", (event) => highlight(event.target.dataset?.field));
+  $("#review-lines").addEventListener("focusin", (event) => highlight(event.target.dataset?.field));
   $("#review-fields").addEventListener("submit", (event) => event.preventDefault());
   document.addEventListener("keydown", onKey);
   $("#approve").addEventListener("click", approve);

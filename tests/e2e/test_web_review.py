@@ -2,9 +2,10 @@
 (the session's deployment, restored from its snapshot: no second terraform apply).
 
 A reviewer (the local API server's token, as `invoices run` prints it) opens the queue, opens the receipt whose
-total Textract misread (its real answer with one digit changed), sees the receipt beside the fields with the box
-on the total where Textract read it, corrects the total by keyboard, saves (validation passes), approves with the
-keyboard, and the invoice leaves the queue, APPROVED through the API. A Factur-X PDF's page is then drawn by
+total and second line Textract misread (its real answer with one digit changed in each), sees the receipt beside
+the fields with the box on the total where Textract read it, corrects the total by keyboard and saves (the lines
+still do not add up), tabs into the line items and corrects the line's amount (validation passes), approves with
+the keyboard, and the invoice leaves the queue, APPROVED through the API. A Factur-X PDF's page is then drawn by
 pdf.js; a stale write there is said in words with a Reload button, and a viewer sees it read-only. Screenshots
 go to build/e2e/review-*.png."""
 
@@ -27,6 +28,7 @@ from tests.shared_data import INVOICES_DIR, REPO_ROOT, TEXTRACT_DIR, require, sk
 SHOTS = REPO_ROOT / "build" / "e2e"
 RECEIPT, RESPONSE = "receipt.jpg", "receipt.analyze_expense.json"
 WRONG_TOTAL, RIGHT_TOTAL = "1816.46", "1810.46"  # subtotal 1699.96 + tax 110.50 = 1810.46
+WRONG_LINE, RIGHT_LINE = "680.99", "689.99"  # the second line: the four lines add up to the subtotal 1699.96
 PDF = "EN16931_Einfach.pdf"  # a Factur-X invoice: read from its XML, so it needs no Textract answer
 
 
@@ -37,6 +39,9 @@ def misread_total() -> list[dict[str, Any]]:
         for field in doc["SummaryFields"]:
             if field["Type"]["Text"] == "TOTAL":
                 field["ValueDetection"]["Text"] = f"${WRONG_TOTAL}"
+        for field in doc["LineItemGroups"][0]["LineItems"][1]["LineItemExpenseFields"]:
+            if field["Type"]["Text"] == "PRICE":
+                field["ValueDetection"]["Text"] = f"${WRONG_LINE} S"
     return pages
 
 
@@ -105,14 +110,38 @@ def test_a_reviewer_corrects_the_total_beside_the_page_and_approves(
         assert abs(box["width"] / img["width"] - bbox["width"]) < 0.02
         page.screenshot(SHOTS / "review-invoice.png")
 
-        # Corrected by keyboard, saved with Enter: validation runs again and passes; focus goes to Approve.
+        # Corrected by keyboard, saved with Enter: validation runs again; the lines still do not add up.
         page.evaluate("document.activeElement.select()")
         page.type_text(RIGHT_TOTAL)
         page.press("Enter")
+        page.wait_for("document.querySelector('#review-message').textContent.includes('LINE_ITEMS_MISMATCH')",
+                      "the saved total and the lines' verdict")
+        assert page.evaluate("document.querySelector('#review-verdict').textContent") == "Validation: 1 error"
+        assert page.evaluate("document.activeElement.dataset.field") == "total"
+
+        # Tab walks on into the line items' cells (no box is stored for a line: it says so); Esc undoes a cell;
+        # the corrected amount is saved with Enter, validation passes, and focus goes to Approve.
+        field = "line_items[1].amount"
+        for _ in range(12):
+            page.press("Tab")
+            if page.evaluate("document.activeElement.dataset.field") == field:
+                break
+        assert page.evaluate("document.activeElement.dataset.field") == field
+        assert page.evaluate("document.activeElement.value") == WRONG_LINE
+        assert page.evaluate("document.querySelector('#page-view .highlight').hidden")
+        assert "no box is stored" in page.evaluate("document.querySelector('#page-source').textContent")
+        page.type_text("9")
+        page.press("Escape")
+        assert page.evaluate("document.activeElement.value") == WRONG_LINE
+        page.evaluate("document.activeElement.select()")
+        page.type_text(RIGHT_LINE)
+        page.press("Enter")
         page.wait_for("document.querySelector('#review-verdict').textContent === 'Validation passes'",
-                      "validation to pass after the save")
+                      "validation to pass after the line's save")
         assert page.evaluate("document.activeElement.id") == "approve"
         assert "Saved" in page.evaluate("document.querySelector('#review-message').textContent")
+        stored = requests.get(f"{api.url}/invoices/{invoice_id}", headers=auth, timeout=30).json()
+        assert [i["amount"] for i in stored["invoice"]["line_items"]] == ["899.99", RIGHT_LINE, "19.99", "89.99"]
         page.screenshot(SHOTS / "review-saved.png")
 
         # A (outside a field) approves; the queue is then empty and the invoice APPROVED.
@@ -123,9 +152,10 @@ def test_a_reviewer_corrects_the_total_beside_the_page_and_approves(
         after = requests.get(f"{api.url}/invoices/{invoice_id}", headers=auth, timeout=30).json()
         assert after["invoice"]["validation_status"] == "APPROVED" and after["invoice"]["total"] == RIGHT_TOTAL
         assert after["decision"]["by"] == "local-user" and after["claim"] is None
-        actions = [e["action"] for e in requests.get(f"{api.url}/invoices/{invoice_id}/history", headers=auth,
-                                                      timeout=30).json()["events"]]
-        assert actions == ["CLAIM", "EDIT", "APPROVE"]
+        events = requests.get(f"{api.url}/invoices/{invoice_id}/history", headers=auth, timeout=30).json()["events"]
+        assert [(e["action"], e["field"]) for e in events] == [
+            ("CLAIM", None), ("EDIT", "total"), ("EDIT", field), ("APPROVE", None)]
+        assert (events[2]["old_value"], events[2]["new_value"]) == (WRONG_LINE, RIGHT_LINE)
         # The document list says so too: the pipeline left the document NEEDS_REVIEW, the reviewer approved it.
         docs = requests.get(f"{api.url}/documents", headers=auth, timeout=30).json()["items"]
         receipt_doc = next(d for d in docs if d["key"].endswith("receipt.jpg"))
@@ -182,7 +212,9 @@ def test_a_reviewer_corrects_the_total_beside_the_page_and_approves(
         page.evaluate("document.querySelector('#invoices .review-open').click()")
         page.wait_for("document.querySelector('#review-message').textContent.includes('not change them')",
                       "the read-only notice")
-        assert page.evaluate("[...document.querySelectorAll('#review-fields input')].every(i => i.readOnly)")
+        assert page.evaluate("document.querySelectorAll('#review-lines input').length") > 0
+        assert page.evaluate("[...document.querySelectorAll('#review-fields input, #review-lines input')]"
+                             ".every(i => i.readOnly)")
         assert page.evaluate("getComputedStyle(document.querySelector('#approve')).display") == "none"
         assert requests.get(url, headers=auth, timeout=30).json()["claim"] is None
     assert browser.console_errors == []

@@ -67,3 +67,14 @@ def test_the_error_codes_the_review_view_explains_are_the_apis() -> None:
     explained = set(re.findall(r'case "([A-Z_]+)"', script)) | set(re.findall(r'CLAIM_HELD = "([A-Z_]+)"', script))
     assert len(explained) >= 7 and explained <= {c.value for c in Code}, explained - {c.value for c in Code}
     assert f'"{ISSUE_CODE}"' in script
+
+
+def test_the_line_item_cells_the_review_view_edits_are_the_patchs() -> None:
+    import re
+
+    from invoice_pipeline.api.review_models import LineItemPatch
+
+    script = (api_server.WEB_DIR / "review.js").read_text()
+    block = script.split("export const LINE_FIELDS = [", 1)[1].split("];", 1)[0]
+    cells = re.findall(r'\["(\w+)", "', block)
+    assert sorted(cells) == sorted(set(LineItemPatch.model_fields) - {"position", "remove"})
