@@ -56,11 +56,12 @@ $(PDFJS): | $(STAMP)
 	$(BIN)/python -m invoice_local.vendor_pdfjs
 
 # Two pytest sessions at once, to keep the suite's wall time down on 2 cores: tests/iac (terraform plans,
-# checkov, parliament, an apply and destroy of its own) and the 100-document burst, beside everything else.
+# checkov, parliament, an apply and destroy of its own), the 100-document burst and the schemathesis run of the
+# API (70 s), beside everything else.
 # They share nothing (each session has its own Postgres, emulation, ports and terraform data directories under
 # build/; the package build is safe to run twice). The second session's output is printed when the first is
 # done (and kept in build/test-side.log); either failing fails the target.
-SIDE_TESTS := tests/iac tests/integration/test_burst.py
+SIDE_TESTS := tests/iac tests/integration/test_burst.py tests/integration/test_api_schemathesis.py
 test: require-terraform $(STAMP) $(PDFJS)
 	@mkdir -p build
 	@( $(BIN)/pytest -q $(SIDE_TESTS) $(PYTEST_ARGS) > build/test-side.log 2>&1; echo $$? > build/test-side.rc ) & \
