@@ -886,7 +886,7 @@ def _sv_start(
         # deployed); if another process holds it now, any free port does.
         # Resuming after a halt, the port is the one just released, and no other will do.
         same_port = bool(cfg.get("same_port"))
-        port = (cfg["port"] if attempt == 0 and cfg.get("port") and (same_port or _port_free(cfg["port"]))
+        port = (cfg["port"] if attempt == 0 and cfg.get("port") and (same_port or port_free(cfg["port"]))
                 else _free_port())
         log_offset = logf.tell()
         args = [str(Path(cfg["bin_dir"]) / "postgres"), "-D", str(data_dir), "-p", str(port)]
@@ -941,8 +941,10 @@ def _sv_shutdown(proc: subprocess.Popen[bytes], *, immediate: bool) -> None:
             continue
 
 
-def _port_free(port: int) -> bool:
-    """Nothing listens on the port. SO_REUSEADDR, as postgres binds: the TIME_WAIT sockets of connections the
+def port_free(port: int) -> bool:
+    """Nothing listens on the port of 127.0.0.1 (the one definition: `invoices run` asks it of its other ports
+    too; it lives here because the supervisor runs this file with the standard library only). SO_REUSEADDR, as
+    the servers bind: the TIME_WAIT sockets of connections the
     last server closed do not make the port busy (without it, a kept cluster restarted within a minute of its
     stop moved to another port, changing its URL, and local mode applied Terraform again instead of restoring
     what it had deployed)."""

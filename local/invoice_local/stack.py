@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +29,6 @@ from invoice_local.textract_quotas import Quotas
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = REPO / ".local"
 DEFAULT_PORT = 4599
-HOST = "127.0.0.1"  # every server of the stack binds here only
 DEFAULT_API_PORT = 8080
 REGION = "us-east-1"
 log = logging.getLogger("invoice_local.stack")
@@ -77,19 +75,10 @@ class StackCannotStart(RuntimeError):
     port of 127.0.0.1 it needs held by another program. Said in one line; nothing is left to tear down."""
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR as the servers set it: a port in TIME_WAIT is free; one a server listens on is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def check_can_start(state_dir: Path, port: int | None, api_port: int) -> None:
     """Refuse, before starting anything, a second stack on the same state folder or on ports in use."""
+    from invoice_local.postgres import LISTEN_HOST, port_free
+
     try:
         running = StackInfo.load(state_dir)
     except (StackNotRunning, ValueError, TypeError):
@@ -99,8 +88,8 @@ def check_can_start(state_dir: Path, port: int | None, api_port: int) -> None:
                                f"{running.api_url}): use it, or stop it with Ctrl-C in its terminal "
                                f"(or `kill -INT {running.pid}`) first")
     for number, what, option in ((port, "the AWS emulation", "--port"), (api_port, "the local API", "--api-port")):
-        if number and not _port_free(number):
-            raise StackCannotStart(f"port {number} on {HOST} ({what}) is in use by another program: stop it, or "
+        if number and not port_free(number):
+            raise StackCannotStart(f"port {number} on {LISTEN_HOST} ({what}) is in use by another program: stop it, or "
                                    f"choose another port with {option}")
 
 
