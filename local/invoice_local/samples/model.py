@@ -29,6 +29,19 @@ def plain(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def grouped(value: Decimal, places: int, *, group: str, decimal: str) -> str:
+    """The value rounded half-up to `places`, its thousands joined by `group`, its fraction after `decimal`."""
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    whole, _, frac = format(abs(q), "f").partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    text = group.join(groups) + (decimal + frac if frac else "")
+    return ("-" if q < 0 else "") + text
+
+
 @dataclass(frozen=True)
 class Locale:
     """How one market prints an invoice: separators, currency placement, date order, and the words used."""
@@ -44,16 +57,7 @@ class Locale:
     words: Mapping[str, str] = field(default_factory=dict)
 
     def number(self, value: Decimal, places: int = 2) -> str:
-        q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        digits = format(abs(q), "f")
-        whole, _, frac = digits.partition(".")
-        groups: list[str] = []
-        while len(whole) > 3:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        groups.insert(0, whole)
-        text = self.group.join(groups) + (self.decimal + frac if frac else "")
-        return ("-" if q < 0 else "") + text
+        return grouped(value, places, group=self.group, decimal=self.decimal)
 
     def quantity(self, value: Decimal) -> str:
         """As few decimals as the value needs: "3", "7,5"."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from invoice_local.samples import vocab as v
+from invoice_local.samples.model import grouped
 
 CENT = Decimal("0.01")
 
@@ -104,16 +105,7 @@ class Varied:
 
     # -- printing ------------------------------------------------------------------------------------------
     def num(self, value: Decimal, places: int = 2) -> str:
-        m = self.market
-        q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        whole, _, frac = format(abs(q), "f").partition(".")
-        groups: list[str] = []
-        while len(whole) > 3:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        groups.insert(0, whole)
-        text = m.group.join(groups) + (m.decimal + frac if frac else "")
-        return ("-" if q < 0 else "") + text
+        return grouped(value, places, group=self.market.group, decimal=self.market.decimal)
 
     def money(self, value: Decimal) -> str:
         m = self.market
